@@ -1,0 +1,103 @@
+"""Shared fixtures: real Kafka and Redis for the tests that need them.
+
+Where the services come from, in this order:
+1. ``KAFKA_BOOTSTRAP_SERVERS`` / ``REDIS_URL`` when set (existing infrastructure);
+2. testcontainers, when a Docker engine answers;
+3. local processes (streams.devservices), started once per session and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# The contract's examples live in ../shared/examples; tests/examples holds a copy
+# so that a clone without ../shared still runs (a test checks the copy is current).
+SHARED_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+
+
+@dataclass(frozen=True)
+class Services:
+    kafka_bootstrap: str
+    redis_url: str
+    origin: str  # "environment", "testcontainers" or "local processes"
+
+
+def docker_engine_answers() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def _from_testcontainers() -> Iterator[Services]:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.redis import RedisContainer
+
+    with (
+        KafkaContainer("apache/kafka:3.9.1").with_kraft() as kafka,
+        RedisContainer("redis:7-alpine") as redis_c,
+    ):
+        host = redis_c.get_container_host_ip()
+        port = redis_c.get_exposed_port(6379)
+        yield Services(kafka.get_bootstrap_server(), f"redis://{host}:{port}/0", "testcontainers")
+
+
+def _from_local_processes(workdir: Path) -> Iterator[Services]:
+    from streams.devservices import free_port, start_kafka, start_redis
+
+    redis_p = start_redis(workdir / "redis", free_port())
+    try:
+        kafka_p = start_kafka(workdir / "kafka", free_port())
+        try:
+            yield Services(kafka_p.address, redis_p.address, "local processes")
+        finally:
+            kafka_p.stop()
+    finally:
+        redis_p.stop()
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """A Kafka bootstrap address and a Redis URL that answer, for the whole session."""
+    env_kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    env_redis = os.environ.get("REDIS_URL")
+    if env_kafka and env_redis:
+        yield Services(env_kafka, env_redis, "environment")
+    elif docker_engine_answers():
+        yield from _from_testcontainers()
+    else:
+        yield from _from_local_processes(tmp_path_factory.mktemp("services"))
+
+
+@pytest.fixture
+def test_id() -> str:
+    """A short unique name for this test's topics and keys, so tests never share data."""
+    return "t" + uuid.uuid4().hex[:10]
+
+
+@pytest.fixture
+def topic_prefix(test_id: str) -> str:
+    return f"{test_id}."
+
+
+@pytest.fixture
+def redis_prefix(test_id: str) -> str:
+    return f"{test_id}:"
+
+
+@pytest.fixture
+def examples() -> Path:
+    return EXAMPLES
