@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import click
+import orjson
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
+
+from scoring.records import Record
+from scoring.rules import Rules, RulesError, rules_as_yaml, rules_from_yaml
+from scoring.times import ms_from_rfc3339
+
+if TYPE_CHECKING:
+    from scoring.replay import Replay
 
 err = Console(stderr=True)
 
@@ -63,6 +76,144 @@ def dev_status() -> None:
     Console().print(table)
     if not all(s["answers"] for s in status.values()):
         sys.exit(3)
+
+
+# --------------------------------------------------------------------------- rules & schema
+
+
+def load_rules_or_exit(path: str | None) -> Rules:
+    """The rules from `path` (or $LEADTEMP_RULES, or the defaults); exit 2 naming the bad key."""
+    path = path or os.environ.get("LEADTEMP_RULES")
+    if not path:
+        return Rules()
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        err.print(f"[red]error:[/red] rules file {path}: {e.strerror}")
+        sys.exit(2)
+    try:
+        return rules_from_yaml(text, source=path)
+    except RulesError as e:
+        err.print(f"[red]error:[/red] {e}", markup=False, highlight=False)
+        sys.exit(2)
+
+
+@main.group()
+def rules() -> None:
+    """Check or show a rules file."""
+
+
+@rules.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+def rules_check(path: str) -> None:
+    """Validate a rules file; exit 2 with the key and reason when it is wrong."""
+    r = load_rules_or_exit(path)
+    click.echo(f"{path}: ok (version {r.version})")
+
+
+@rules.command("show")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def rules_show(path: str | None) -> None:
+    """Print the effective rules (defaults filled in) as YAML."""
+    click.echo(rules_as_yaml(load_rules_or_exit(path)), nl=False)
+
+
+@main.command()
+@click.option("--outputs", is_flag=True, help="Print the output records' schema instead.")
+def schema(outputs: bool) -> None:
+    """Print the JSON Schema of the input events (or of the output records)."""
+    from scoring.schemas import event_schema, output_schema
+
+    click.echo(orjson.dumps(output_schema() if outputs else event_schema(),
+                            option=orjson.OPT_INDENT_2).decode())  # fmt: skip
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def parse_time_option(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return ms_from_rfc3339(value)
+    except ValueError as e:
+        raise click.BadParameter(f"{value!r}: {e}", param_hint=name) from None
+
+
+@main.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option("--until", help="Emit decay downgrades up to this time (RFC 3339) at the end.")
+@click.option("--now", help="The processor's clock for the 5-minute future limit (RFC 3339).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Where to write the records (JSONL); default stdout.")  # fmt: skip
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (YAML).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
+def replay(input_path: str, until: str | None, now: str | None, output: str,
+           rules_path: str | None, quiet: bool) -> None:  # fmt: skip
+    """Score an events file (JSONL, '-' for stdin) offline, with no Kafka or Redis."""
+    from scoring.engine import Engine
+    from scoring.replay import Replay
+
+    until_ms = parse_time_option(until, "--until")
+    now_ms = parse_time_option(now, "--now")
+    engine = Engine(load_rules_or_exit(rules_path))
+    run = Replay(engine, now_ms if now_ms is not None else int(time.time() * 1000))
+    src = sys.stdin.buffer if input_path == "-" else open(input_path, "rb")  # noqa: SIM115
+    dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
+    size = None if input_path == "-" else os.path.getsize(input_path)
+    show = not quiet and size is not None and err.is_terminal
+    try:
+        with Progress(
+            TextColumn("replay"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+            console=err, disable=not show, transient=True,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("replay", total=size)
+            for line_no, line in enumerate(src):
+                stripped = line.rstrip(b"\r\n")
+                if stripped:
+                    write_records(dst, run.feed(stripped, line_no))
+                if show and line_no % 4096 == 0:
+                    progress.update(task, completed=src.tell())
+            write_records(dst, run.finish(until_ms))
+    finally:
+        dst.flush()
+        if src is not sys.stdin.buffer:
+            src.close()
+        if dst is not sys.stdout.buffer:
+            dst.close()
+    if not quiet:
+        print_summary(run)
+
+
+def write_records(dst: IO[bytes], records: list[Record]) -> None:
+    for r in records:
+        dst.write(orjson.dumps(r.as_replay_line()) + b"\n")
+
+
+def print_summary(run: Replay) -> None:
+    s = run.summary
+    table = Table(title="replay summary", show_header=False)
+    table.add_row("events accepted", str(s.events))
+    table.add_row("duplicates skipped", str(s.duplicates))
+    table.add_row("anonymous, held", str(s.held))
+    table.add_row("dead letters", str(sum(s.dead_letters.values())) +
+                  (f" ({', '.join(f'{k} {v}' for k, v in sorted(s.dead_letters.items()))})"
+                   if s.dead_letters else ""))  # fmt: skip
+    table.add_row("leads", str(len(run.store.leads)))
+    table.add_row("accounts", str(len(run.store.accounts)))
+    temps = run.temperatures()
+    table.add_row(
+        "leads now", ", ".join(f"{t} {temps[t]}" for t in ("hot", "warm", "cold", "disqualified"))
+    )
+    table.add_row(
+        "temperature changes", ", ".join(f"to {k} {v}" for k, v in sorted(s.changes.items()))
+    )
+    table.add_row(
+        "hot-lead alerts", ", ".join(f"{k} {v}" for k, v in sorted(s.alerts.items())) or "0"
+    )
+    table.add_row("hot-account alerts", str(s.account_alerts))
+    table.add_row("alerts suppressed (cooldown)", str(s.alerts_suppressed))
+    err.print(table)
 
 
 if __name__ == "__main__":

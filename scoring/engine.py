@@ -1,0 +1,511 @@
+"""The engine: applies an event (or the passing of time) to state and returns the records.
+
+The same Engine runs in `leadtemp replay` (in-memory store) and in the live worker
+(a store backed by Redis); they differ only in where state comes from and goes to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from scoring import accounts as acc
+from scoring.alerting import (
+    alert_due,
+    contact_of,
+    lead_priority,
+    remember_signal,
+    respond_by,
+    routing_of,
+    top_signals,
+)
+from scoring.decay import decay_factor
+from scoring.events import EVENT_ADAPTER, Event
+from scoring.model import Model
+from scoring.profile import account_of, disqualifiers, has_authority, merge_profile
+from scoring.records import (
+    ACCOUNTS_TEMPERATURE,
+    ALERTS_HOT_ACCOUNT,
+    ALERTS_HOT_LEAD,
+    LEADS_TEMPERATURE,
+    Record,
+    alert_id,
+    change_id,
+)
+from scoring.rules import Rules
+from scoring.signals import Contributions, contributions_of
+from scoring.state import (
+    HELD_PER_VISITOR,
+    SEEN_IDS_PER_LEAD,
+    AccountState,
+    LeadState,
+    Member,
+    VisitorState,
+    event_fingerprint,
+)
+from scoring.temperature import (
+    DECAY,
+    DISQUALIFIED,
+    HOT,
+    SALES_ACTION,
+    Scores,
+    lead_temperature,
+    next_drop,
+    scores_at,
+    settle_below,
+)
+from scoring.times import MS_PER_DAY, ms_from_rfc3339, rfc3339_from_ms
+
+VISITOR_HOLD_MS = 30 * MS_PER_DAY
+LEAD = "lead"
+ACCOUNT = "account"
+
+
+class StateStore(Protocol):
+    """Where the engine reads and writes state, and keeps the index of due crossings."""
+
+    def lead(self, lead_id: str) -> LeadState | None: ...
+    def put_lead(self, lead_id: str, state: LeadState) -> None: ...
+    def account(self, account_id: str) -> AccountState | None: ...
+    def put_account(self, account_id: str, state: AccountState) -> None: ...
+    def visitor(self, visitor_id: str) -> VisitorState | None: ...
+    def put_visitor(self, visitor_id: str, state: VisitorState) -> None: ...
+    def schedule(self, kind: str, key: str, at: int | None) -> None:
+        """Index (or un-index, for None) when `kind`/`key` must be looked at again."""
+
+    def pop_due(self, until: int) -> tuple[int, str, str] | None:
+        """The earliest (at, kind, key) with at ≤ until, removed from the index; None if none."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What applying one event did."""
+
+    records: list[Record] = field(default_factory=list)
+    duplicate: bool = False
+    held: bool = False  # anonymous web activity held for identity stitching
+    alerts_suppressed: int = 0
+
+
+class Engine:
+    """Scores leads and accounts per the rules; pure: state in, state and records out."""
+
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.model = Model(rules or Rules())
+        self.version = self.model.version
+
+    # ------------------------------------------------------------------ events
+
+    def apply(self, event: Event, store: StateStore) -> Outcome:
+        """Apply one validated event; downgrades due before it (for its lead) come first."""
+        out = Outcome()
+        lead_id = event.lead_id
+        visitor = None
+        if event.visitor_id is not None:
+            visitor = store.visitor(event.visitor_id)
+            if lead_id is None:
+                if visitor is None or visitor.lead is None:
+                    self._hold(event, visitor or VisitorState(), store, out)
+                    return out
+                lead_id = visitor.lead
+        assert lead_id is not None  # parse_event guarantees a lead id or a visitor id
+
+        state = store.lead(lead_id)
+        if state is None:
+            state = LeadState()
+        fingerprint = event_fingerprint(event.event_id)
+        if fingerprint in state.seen:
+            out.duplicate = True
+            return out
+
+        out.records += self._lead_crossings(lead_id, state, event.at, store)
+
+        stitched: list[Event] = []
+        if visitor is not None and event.lead_id is not None and visitor.lead is None:
+            stitched = self._link(event, visitor, lead_id, store)
+        for held in stitched:
+            held_fp = event_fingerprint(held.event_id)
+            if held_fp not in state.seen:
+                self._absorb(state, held, contributions_of(held, self.model), held_fp)
+        c = contributions_of(event, self.model)
+        self._absorb(state, event, c, fingerprint)
+
+        scored_at = event.at if c.scored else None
+        out.records += self._evaluate(lead_id, state, event, scored_at, store, out)
+        return out
+
+    def _hold(self, event: Event, visitor: VisitorState, store: StateStore, out: Outcome) -> None:
+        assert event.visitor_id is not None
+        fingerprint = event_fingerprint(event.event_id)
+        if fingerprint in visitor.seen:
+            out.duplicate = True
+            return
+        out.held = True
+        visitor.clock = max(visitor.clock, event.at)
+        visitor.held.append(event.model_dump(mode="json", exclude_none=True))
+        visitor.held = [h for h in visitor.held if _held_at(h) + VISITOR_HOLD_MS > visitor.clock][
+            -HELD_PER_VISITOR:
+        ]
+        visitor.seen = [*visitor.seen, fingerprint][-HELD_PER_VISITOR:]
+        store.put_visitor(event.visitor_id, visitor)
+
+    def _link(
+        self, event: Event, visitor: VisitorState, lead_id: str, store: StateStore
+    ) -> list[Event]:
+        """Link a visitor to a lead; its unexpired held page views are credited to the lead."""
+        assert event.visitor_id is not None
+        held = [
+            EVENT_ADAPTER.validate_python(h)
+            for h in visitor.held
+            if _held_at(h) + VISITOR_HOLD_MS > event.at
+        ]
+        store.put_visitor(event.visitor_id, VisitorState(lead=lead_id, clock=visitor.clock))
+        return sorted(held, key=lambda e: e.at)
+
+    def _absorb(self, state: LeadState, event: Event, c: Contributions, fingerprint: str) -> None:
+        """Add one event's contributions to the lead (order-independent by construction)."""
+        model = self.model
+        at = event.at
+        merge_profile(state, event.lead, at)
+        if at > state.clock:
+            self._rebase(state, at)
+        f_eng = decay_factor(state.clock - at, model.eng_half_life_ms)
+        f_int = decay_factor(state.clock - at, model.intent_half_life_ms)
+        for signal, group, points in c.engagement:
+            if points < 0:
+                state.neg += points  # negative points do not decay
+                continue
+            state.eng[group] = state.eng.get(group, 0.0) + points * f_eng
+            remember_signal(state, "engagement", signal.removeprefix("form."), at, points, model)
+        for signal, points in c.intent:
+            state.intent += points * f_int
+            remember_signal(state, "intent", signal, at, points, model)
+        if c.need:
+            state.pain_point = True
+            state.need_at = _latest(state.need_at, at)
+        if c.budget:
+            state.budget_at = _latest(state.budget_at, at)
+        if c.timeline:
+            state.timeline_at = _latest(state.timeline_at, at)
+        if c.uses_integration:
+            state.uses_integration = True
+        if c.auto_sql is not None:
+            state.sql[c.auto_sql] = _latest(state.sql.get(c.auto_sql), at)
+        state.spam_reported |= c.spam_reported
+        state.hard_bounce |= c.hard_bounce
+        if c.scored:
+            state.last_scored = _latest(state.last_scored, at)
+        state.seen.append(fingerprint)
+        if len(state.seen) > SEEN_IDS_PER_LEAD:
+            del state.seen[0]
+
+    def _rebase(self, state: LeadState, to: int) -> None:
+        """Move the reference time of the decayed sums (and the clock) forward to `to`."""
+        model = self.model
+        elapsed = to - state.clock
+        if state.clock and elapsed:
+            f_eng = decay_factor(elapsed, model.eng_half_life_ms)
+            state.eng = {k: v * f_eng for k, v in state.eng.items()}
+            state.intent *= decay_factor(elapsed, model.intent_half_life_ms)
+        state.clock = to
+
+    def _add_bonus(self, state: LeadState, at: int) -> None:
+        """The multiple-stakeholder bonus, at the time of the event that earned it."""
+        model = self.model
+        eng = model.rules.engagement.points["multiple_stakeholders"]
+        intent = model.rules.intent.points["multiple_stakeholders"]
+        state.eng["multiple_stakeholders"] = state.eng.get("multiple_stakeholders", 0.0) + eng * (
+            decay_factor(state.clock - at, model.eng_half_life_ms)
+        )
+        state.intent += intent * decay_factor(state.clock - at, model.intent_half_life_ms)
+        if eng > 0:
+            remember_signal(state, "engagement", "multiple_stakeholders", at, eng, model)
+        if intent > 0:
+            remember_signal(state, "intent", "multiple_stakeholders", at, intent, model)
+        state.bonus = True
+
+    def _evaluate(
+        self,
+        lead_id: str,
+        state: LeadState,
+        event: Event,
+        scored_at: int | None,
+        store: StateStore,
+        out: Outcome,
+    ) -> list[Record]:
+        """After an event: stakeholder bonus, lead temperature, alerts, account temperature."""
+        model = self.model
+        records: list[Record] = []
+        account_id = account_of(state, model)
+        if state.account is not None and state.account != account_id:
+            records += self._leave_account(lead_id, state.account, event, store)
+        state.account = account_id
+
+        account = None
+        if account_id is not None:
+            account = store.account(account_id) or AccountState()
+            records += self._account_window_ends(account_id, account, event.at, store)
+            account.clock = max(account.clock, event.at)
+            member = account.members.setdefault(lead_id, Member())
+            member.last_scored = state.last_scored
+            member.disqualified = bool(disqualifiers(state, model))
+            member.authority = has_authority(state, model)
+            window = model.stakeholder_window_ms
+            if (
+                scored_at is not None
+                and not state.bonus
+                and acc.engaged_stakeholders(account, account.clock, window) >= 2
+            ):
+                self._add_bonus(state, scored_at)
+
+        previous = state.temp
+        temp, reasons, scores = lead_temperature(state, state.clock, model)
+        if temp != previous:
+            records.append(
+                self._lead_change(lead_id, state, previous, temp, reasons, scores, event)
+            )
+            if temp == HOT:
+                if alert_due(state.last_alert, event.at, model):
+                    state.last_alert = event.at
+                    records.append(self._lead_alert(lead_id, state, reasons, scores, event))
+                else:
+                    out.alerts_suppressed += 1
+        state.temp = temp
+        state.next_drop = next_drop(state, model)
+        store.schedule(LEAD, lead_id, state.next_drop)
+        store.put_lead(lead_id, state)
+
+        if account is not None and account_id is not None:
+            account.members[lead_id].temp = temp
+            records += self._account_change(account_id, account, event, state, store, out)
+        return records
+
+    # ------------------------------------------------------------------ time
+
+    def advance(self, store: StateStore, watermark: int) -> list[Record]:
+        """Emit every downgrade by time whose moment the watermark has reached."""
+        records: list[Record] = []
+        while (due := store.pop_due(watermark)) is not None:
+            _, kind, key = due
+            if kind == LEAD:
+                state = store.lead(key)
+                if state is not None:
+                    records += self._lead_crossings(key, state, watermark, store)
+            elif kind == ACCOUNT:
+                account = store.account(key)
+                if account is not None:
+                    records += self._account_window_ends(key, account, watermark, store)
+        return records
+
+    def _lead_crossings(
+        self, lead_id: str, state: LeadState, until: int, store: StateStore
+    ) -> list[Record]:
+        """Downgrades by time of one lead up to `until`, each at its crossing instant."""
+        records: list[Record] = []
+        model = self.model
+        changed = False
+        while state.next_drop is not None and state.next_drop <= until:
+            at = state.next_drop
+            changed = True
+            if at > state.clock:
+                self._rebase(state, at)
+            scores = scores_at(state, at, model)
+            previous = state.temp
+            temp, reasons = settle_below(previous, scores, model)
+            reasons = [*reasons, DECAY]
+            records.append(
+                self._lead_change(lead_id, state, previous, temp, reasons, scores, None, at)
+            )
+            state.temp = temp
+            state.next_drop = next_drop(state, model)
+            if state.account is not None:
+                account = store.account(state.account)
+                if account is not None:
+                    records += self._account_window_ends(state.account, account, at, store)
+                    member = account.members.get(lead_id)
+                    if member is not None:
+                        member.temp = temp
+                    account.clock = max(account.clock, at)
+                    records += self._account_change(
+                        state.account, account, None, state, store, None, at
+                    )
+        if changed:
+            store.schedule(LEAD, lead_id, state.next_drop)
+            store.put_lead(lead_id, state)
+        return records
+
+    def _account_window_ends(
+        self, account_id: str, account: AccountState, until: int, store: StateStore
+    ) -> list[Record]:
+        """Re-evaluate an account at every stakeholder window end up to `until`."""
+        records: list[Record] = []
+        while account.next_check is not None and account.next_check <= until:
+            at = account.next_check
+            account.clock = max(account.clock, at)
+            records += self._account_change(account_id, account, None, None, store, None, at)
+        return records
+
+    # ------------------------------------------------------------------ accounts
+
+    def _leave_account(
+        self, lead_id: str, account_id: str, event: Event, store: StateStore
+    ) -> list[Record]:
+        account = store.account(account_id)
+        if account is None or lead_id not in account.members:
+            return []
+        records = self._account_window_ends(account_id, account, event.at, store)
+        del account.members[lead_id]
+        account.clock = max(account.clock, event.at)
+        return records + self._account_change(account_id, account, event, None, store, None)
+
+    def _account_change(
+        self,
+        account_id: str,
+        account: AccountState,
+        event: Event | None,
+        lead: LeadState | None,
+        store: StateStore,
+        out: Outcome | None,
+        crossing: int | None = None,
+    ) -> list[Record]:
+        """Evaluate an account at its clock, record a change, raise a hot-account alert, save it."""
+        model = self.model
+        window = model.stakeholder_window_ms
+        records: list[Record] = []
+        view = acc.account_view(account, account.clock, window)
+        temp, reasons = acc.account_temperature(view)
+        previous = account.temp
+        if temp != previous:
+            if event is None:
+                reasons = [*reasons, DECAY]
+            records.append(
+                self._account_record(account_id, previous, temp, reasons, view, event, crossing)
+            )
+            if temp == HOT and event is not None and lead is not None:
+                if alert_due(account.last_alert, event.at, model):
+                    account.last_alert = event.at
+                    records.append(self._account_alert(account_id, reasons, view, event, lead))
+                elif out is not None:
+                    out.alerts_suppressed += 1
+        account.temp = temp
+        acc.prune_members(account, account.clock, window)
+        account.next_check = acc.next_window_end(account, account.clock, window)
+        store.schedule(ACCOUNT, account_id, account.next_check)
+        store.put_account(account_id, account)
+        return records
+
+    # ------------------------------------------------------------------ records
+
+    def _lead_change(
+        self,
+        lead_id: str,
+        state: LeadState,
+        previous: str | None,
+        temp: str,
+        reasons: list[str],
+        scores: Scores,
+        event: Event | None,
+        crossing: int | None = None,
+    ) -> Record:
+        if event is not None:
+            cause, occurred_at, caused_by = event.event_id, event.occurred_at, event.event_id
+        else:
+            assert crossing is not None
+            occurred_at = rfc3339_from_ms(crossing, millis=True)
+            cause, caused_by = occurred_at, None
+        return Record(LEADS_TEMPERATURE, lead_id, {
+            "change_id": change_id(LEAD, lead_id, cause, temp),
+            "lead_id": lead_id,
+            "account_id": state.account,
+            "from": previous,
+            "to": temp,
+            "occurred_at": occurred_at,
+            "caused_by_event_id": caused_by,
+            "scores": scores.as_record(),
+            "reasons": reasons,
+            "sales_action": SALES_ACTION[temp],
+            "rules_version": self.version,
+        })  # fmt: skip
+
+    def _lead_alert(
+        self, lead_id: str, state: LeadState, reasons: list[str], scores: Scores, event: Event
+    ) -> Record:
+        priority = lead_priority(reasons, scores.bant)
+        return Record(ALERTS_HOT_LEAD, lead_id, {
+            "alert_id": alert_id(LEAD, lead_id, event.event_id),
+            "lead_id": lead_id,
+            "account_id": state.account,
+            "priority": priority,
+            "occurred_at": event.occurred_at,
+            "respond_by": rfc3339_from_ms(respond_by(event.at, priority, self.model)),
+            "caused_by_event_id": event.event_id,
+            "scores": scores.as_record(),
+            "reasons": reasons,
+            "top_signals": top_signals(state, state.clock, self.model),
+            "contact": contact_of(state),
+            "routing": routing_of(state, self.model),
+            "rules_version": self.version,
+        })  # fmt: skip
+
+    def _account_record(
+        self,
+        account_id: str,
+        previous: str | None,
+        temp: str,
+        reasons: list[str],
+        view: acc.AccountView,
+        event: Event | None,
+        crossing: int | None,
+    ) -> Record:
+        if event is not None:
+            cause, occurred_at, caused_by = event.event_id, event.occurred_at, event.event_id
+        else:
+            assert crossing is not None
+            occurred_at = rfc3339_from_ms(crossing, millis=True)
+            cause, caused_by = occurred_at, None
+        value: dict[str, Any] = {
+            "change_id": change_id(ACCOUNT, account_id, cause, temp),
+            "account_id": account_id,
+            "from": previous,
+            "to": temp,
+            "occurred_at": occurred_at,
+            "caused_by_event_id": caused_by,
+            **view.as_record(),
+            "reasons": reasons,
+            "sales_action": SALES_ACTION[temp],
+            "rules_version": self.version,
+        }
+        return Record(ACCOUNTS_TEMPERATURE, account_id, value)
+
+    def _account_alert(
+        self,
+        account_id: str,
+        reasons: list[str],
+        view: acc.AccountView,
+        event: Event,
+        lead: LeadState,
+    ) -> Record:
+        return Record(ALERTS_HOT_ACCOUNT, account_id, {
+            "alert_id": alert_id(ACCOUNT, account_id, event.event_id),
+            "account_id": account_id,
+            "priority": "P2",
+            "occurred_at": event.occurred_at,
+            "respond_by": rfc3339_from_ms(respond_by(event.at, "P2", self.model)),
+            "caused_by_event_id": event.event_id,
+            **view.as_record(),
+            "reasons": reasons,
+            "top_signals": top_signals(lead, lead.clock, self.model),
+            "routing": routing_of(lead, self.model),
+            "rules_version": self.version,
+        })  # fmt: skip
+
+
+def _latest(current: int | None, at: int) -> int:
+    return at if current is None or at > current else current
+
+
+def _held_at(held: dict[str, Any]) -> int:
+    return ms_from_rfc3339(held["occurred_at"])
+
+
+__all__ = ["DISQUALIFIED", "Engine", "Outcome", "StateStore"]

@@ -1,0 +1,118 @@
+"""The lead's profile: latest-wins merging; account, authority, fit and disqualifiers."""
+
+from __future__ import annotations
+
+from scoring.events import Profile
+from scoring.model import Model, domain_matches, industry_key
+from scoring.state import LeadState
+
+PROFILE_FIELDS = (
+    "email", "account_id", "name", "job_title", "company", "company_size", "industry",
+    "annual_revenue", "country",
+)  # fmt: skip
+
+
+def merge_profile(state: LeadState, lead: Profile | None, at: int) -> None:
+    """Take each non-null attribute whose occurred_at is not older than what we hold.
+
+    Ties go to the later arrival, so arrival order never matters.
+    """
+    if lead is None:
+        return
+    profile = state.profile
+    for name in PROFILE_FIELDS:
+        value = getattr(lead, name)
+        if value is None:
+            continue
+        held = profile.get(name)
+        if held is None or at >= held[1]:
+            profile[name] = [value, at]
+    for name, value in (lead.model_extra or {}).items():
+        # Extra attributes are kept too (producers may add fields), under the same rule.
+        if value is None or name == "id":
+            continue
+        held = profile.get(name)
+        if held is None or at >= held[1]:
+            profile[name] = [value, at]
+
+
+def email_domain(state: LeadState) -> str | None:
+    email = state.profile_value("email")
+    if not isinstance(email, str) or "@" not in email:
+        return None
+    return email.rsplit("@", 1)[1].strip().lower() or None
+
+
+def account_of(state: LeadState, model: Model) -> str | None:
+    """`lead.account_id`, else the email domain unless it is a free-mail domain."""
+    account = state.profile_value("account_id")
+    if isinstance(account, str) and account:
+        return account
+    domain = email_domain(state)
+    if domain is None or domain_matches(domain, model.free_mail):
+        return None
+    return domain
+
+
+def has_authority(state: LeadState, model: Model) -> bool:
+    """The current job title shows a decision maker."""
+    title = state.profile_value("job_title")
+    return bool(
+        isinstance(title, str) and model.authority_title and model.authority_title.search(title)
+    )
+
+
+def profile_disqualifiers(state: LeadState, model: Model) -> list[str]:
+    """Disqualifier names that the latest profile gives (lifted when the profile is corrected)."""
+    reasons = []
+    domain = email_domain(state)
+    if domain is not None and domain_matches(domain, model.competitor_domains):
+        reasons.append("competitor")
+    title = state.profile_value("job_title")
+    if (
+        isinstance(title, str)
+        and model.student_title is not None
+        and model.student_title.search(title)
+    ) or (domain is not None and domain.endswith(model.academic_suffixes)):
+        reasons.append("student")
+    if domain is not None and domain_matches(domain, model.disposable_domains):
+        reasons.append("disposable_domain")
+    country = state.profile_value("country")
+    if (
+        model.countries
+        and isinstance(country, str)
+        and country.strip().upper() not in model.countries
+    ):
+        reasons.append("geography")
+    return reasons
+
+
+def disqualifiers(state: LeadState, model: Model) -> list[str]:
+    """Every disqualifier that holds, as `disqualified:<why>` reasons in the spec's order."""
+    why = profile_disqualifiers(state, model)
+    if state.spam_reported:
+        why.append("spam_reported")
+    if state.hard_bounce:
+        why.append("hard_bounce")
+    return [f"disqualified:{w}" for w in why]
+
+
+def fit_score(state: LeadState, model: Model) -> float:
+    """Firmographic fit from the latest profile (not decayed)."""
+    icp = model.rules.icp
+    points = model.rules.fit
+    fit = 0.0
+    size = state.profile_value("company_size")
+    if isinstance(size, int | float) and size in icp.company_size:
+        fit += points.company_size
+    industry = state.profile_value("industry")
+    if isinstance(industry, str) and industry_key(industry) in model.industries:
+        fit += points.industry
+    revenue = state.profile_value("annual_revenue")
+    if isinstance(revenue, int | float) and revenue in icp.annual_revenue:
+        fit += points.annual_revenue
+    if state.pain_point:
+        fit += points.pain_point
+    if state.uses_integration:
+        fit += points.integrations
+    return fit
