@@ -121,8 +121,9 @@ class Engine:
         out.records += self._lead_crossings(lead_id, state, event.at, store)
 
         stitched: list[Event] = []
-        if visitor is not None and event.lead_id is not None and visitor.lead is None:
-            stitched = self._link(event, visitor, lead_id, store)
+        linking = event.visitor_id is not None and event.lead_id is not None
+        if linking and (visitor is None or visitor.lead is None):
+            stitched = self._link(event, visitor or VisitorState(), lead_id, store)
         for held in stitched:
             held_fp = event_fingerprint(held.event_id)
             if held_fp not in state.seen:

@@ -16,7 +16,9 @@ def test_decision_maker_titles_give_authority(title: str) -> None:
     assert scores([ev("email.opened", profile={"job_title": title})]).authority
 
 
-@pytest.mark.parametrize("title", ["IT Manager", "Procurement Lead", "Vice-chair", "Directory admin"])
+@pytest.mark.parametrize(
+    "title", ["IT Manager", "Procurement Lead", "Vice-chair", "Directory admin"]
+)
 def test_other_titles_give_no_authority(title: str) -> None:
     assert not scores([ev("email.opened", profile={"job_title": title})]).authority
 

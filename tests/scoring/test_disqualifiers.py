@@ -7,7 +7,16 @@ import pytest
 from scoring.model import Model
 from scoring.profile import disqualifiers
 from tests.scoring.helpers import (
-    at, ev, form, last, of_topic, replay, rules, scores, state_of, temps,
+    at,
+    ev,
+    form,
+    last,
+    of_topic,
+    replay,
+    rules,
+    scores,
+    state_of,
+    temps,
 )  # fmt: skip
 
 

@@ -23,8 +23,11 @@ from tests.scoring.helpers import at, ev, form, page, rules, scores
         (form("contact_sales"), 15),
         (ev("email.replied", body="Thanks"), 5),
     ],
-    ids=lambda v: v["type"] + ":" + str(v.get("form_kind") or v.get("page_category") or "")
-    if isinstance(v, dict) else str(v),
+    ids=lambda v: (
+        v["type"] + ":" + str(v.get("form_kind") or v.get("page_category") or "")
+        if isinstance(v, dict)
+        else str(v)
+    ),
 )
 def test_each_engagement_row_is_worth_its_points(event: dict, points: float) -> None:
     assert scores([event]).engagement == points

@@ -28,12 +28,23 @@ from tests.scoring.helpers import at, ev, form, page, rules, scores
         (ev("email.replied", body="How are you different from the others?"), 5),
     ],
     ids=[
-        "demo_request", "trial_request", "contact_sales", "pricing_request", "quote_request",
-        "pricing_phrase_in_form", "pricing_phrase_in_reply", "implementation_phrase",
-        "integrate_with_phrase", "budget_field_approved", "budget_field_case_and_spaces",
-        "budget_phrase", "timeline_field", "timeline_phrase", "comparison_page",
+        "demo_request",
+        "trial_request",
+        "contact_sales",
+        "pricing_request",
+        "quote_request",
+        "pricing_phrase_in_form",
+        "pricing_phrase_in_reply",
+        "implementation_phrase",
+        "integrate_with_phrase",
+        "budget_field_approved",
+        "budget_field_case_and_spaces",
+        "budget_phrase",
+        "timeline_field",
+        "timeline_phrase",
+        "comparison_page",
         "competitor_phrase",
-    ],  # fmt: skip
+    ],
 )
 def test_each_intent_signal_is_worth_its_points(event: dict, points: float) -> None:
     assert scores([event]).intent == points

@@ -33,7 +33,9 @@ def lead_records(examples: Path) -> list[Record]:
     for i, line in enumerate((examples / "personas.jsonl").read_bytes().splitlines()):
         out += run.feed(line, i)
     out += run.finish()
-    return [r for r in out if not r.topic.startswith("accounts.") and r.topic != "alerts.hot-account"]
+    return [
+        r for r in out if not r.topic.startswith("accounts.") and r.topic != "alerts.hot-account"
+    ]
 
 
 def parse_scores(text: str) -> dict[str, float]:
@@ -52,7 +54,11 @@ def test_personas_give_exactly_the_expected_lead_records(examples: Path) -> None
         assert v["reasons"] == [r.strip() for r in row["reasons"].split(",")]
         if record.topic == "alerts.hot-lead":
             priority, respond_by = re.fullmatch(r"(P\d), respond by (\S+)", row["change"]).groups()
-            assert (v["priority"], v["respond_by"], v["occurred_at"]) == (priority, respond_by, row["at"])
+            assert (v["priority"], v["respond_by"], v["occurred_at"]) == (
+                priority,
+                respond_by,
+                row["at"],
+            )
             continue
         before, after = row["change"].split(" → ")
         assert (str(v["from"]), v["to"]) == (before, after)

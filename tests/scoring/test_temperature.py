@@ -87,9 +87,13 @@ def test_leaving_warm_needs_the_score_2_below_the_threshold() -> None:
 
 
 def test_within_the_margin_a_lead_stays_warm() -> None:
-    events = [ev("webinar.attended", at(minutes=0)), ev("webinar.attended", at(minutes=1)),
-              ev("email.clicked", at(minutes=2)), ev("email.clicked", at(minutes=3)),
-              ev("email.unsubscribed", at(minutes=4), profile={"industry": "software"})]
+    events = [
+        ev("webinar.attended", at(minutes=0)),
+        ev("webinar.attended", at(minutes=1)),
+        ev("email.clicked", at(minutes=2)),
+        ev("email.clicked", at(minutes=3)),
+        ev("email.unsubscribed", at(minutes=4), profile={"industry": "software"}),
+    ]
     # totals: 8, 16, 19, 22 (warm), then 22 − 10 + 5 fit = 17 -> below 19 -> cold.
     assert temps(replay(events)) == ["cold", "warm", "cold"]
     kept = events[:-1] + [ev("email.opened", at(minutes=4))]
@@ -101,10 +105,15 @@ def test_hot_lead_falling_below_50_but_within_the_margin_stays_hot() -> None:
     events = [ev("webinar.attended", at(minutes=i), profile=profile) for i in range(5)]
     # total 55, hot; an unsubscribe 1 minute later: 45 < 48 -> warm
     assert temps(replay([*events, ev("email.unsubscribed", at(minutes=6))])) == [
-        "warm", "hot", "warm"]
+        "warm",
+        "hot",
+        "warm",
+    ]
     r = rules(thresholds={"exit_margin": 10})
     assert temps(replay([*events, ev("email.unsubscribed", at(minutes=6))], rules=r)) == [
-        "warm", "hot"]
+        "warm",
+        "hot",
+    ]
 
 
 def test_automatic_sql_ends_after_30_days_as_a_downgrade_by_time() -> None:

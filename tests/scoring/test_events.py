@@ -1,0 +1,139 @@
+"""The input contract: what is accepted, and what is dead-lettered with which reason."""
+
+from __future__ import annotations
+
+import base64
+
+import orjson
+import pytest
+
+from scoring.events import FormSubmitted, Rejection, parse_event
+from scoring.times import ms_from_rfc3339
+from tests.scoring.helpers import FAR_FUTURE, ev, form, page, replay, run_of, temps
+
+NOW = ms_from_rfc3339(FAR_FUTURE)
+
+
+def parse(event: dict | bytes, now: int = NOW) -> object:
+    return parse_event(event if isinstance(event, bytes) else orjson.dumps(event), now)
+
+
+def rejected(event: dict | bytes, now: int = NOW) -> tuple[str, str]:
+    result = parse(event, now)
+    assert isinstance(result, Rejection), result
+    return result.reason, result.detail
+
+
+def test_a_valid_event_is_accepted() -> None:
+    assert isinstance(parse(form("demo_request")), FormSubmitted)
+
+
+def test_unknown_extra_fields_are_kept() -> None:
+    event = form("demo_request", utm_source="ads")
+    event["lead"]["favourite_colour"] = "blue"
+    parsed = parse(event)
+    assert parsed.model_extra == {"utm_source": "ads"}
+    assert parsed.lead.model_extra == {"favourite_colour": "blue"}
+
+
+def test_occurred_at_with_an_offset_is_accepted() -> None:
+    assert parse(ev("email.opened", "2026-10-05T11:00:00+02:00")).at == ms_from_rfc3339(
+        "2026-10-05T09:00:00Z"
+    )
+
+
+def test_not_json_is_invalid_json() -> None:
+    assert rejected(b'{"event_id": ')[0] == "invalid_json"
+
+
+def test_unknown_type_is_unknown_type() -> None:
+    assert rejected(ev("email.forwarded")) == (
+        "unknown_type",
+        "type: unknown event type 'email.forwarded'",
+    )
+
+
+def test_over_1_mib_is_too_large() -> None:
+    assert rejected(b" " * (1024 * 1024 + 1))[0] == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("event", "detail"),
+    [
+        ({**ev("email.opened"), "occurred_at": "2026-10-05T09:00:00"}, "occurred_at: missing time zone"),
+        ({**ev("email.opened"), "occurred_at": "yesterday"}, "occurred_at: not an RFC 3339 timestamp"),
+        ({**ev("email.opened"), "event_id": ""}, "event_id: String should have at least 1 character"),
+        ({**ev("email.opened"), "event_id": "x" * 129}, "event_id: String should have at most 128"),
+        ({**ev("email.opened"), "event_id": "a\nb"}, "event_id: must be printable characters"),
+        ({k: v for k, v in ev("email.opened").items() if k != "event_id"}, "event_id: required"),
+        ({k: v for k, v in ev("email.opened").items() if k != "type"}, "type: required"),
+        ({**ev("email.opened"), "type": 7}, "type: must be a string"),
+        (ev("email.opened", lead=None), "lead: required"),
+        ({**ev("email.opened"), "lead": {"email": "a@b.com"}}, "lead.id: required"),
+        (page("pricing", lead=None), "lead.id: required (or visitor_id)"),
+        ({**page("pricing"), "page_category": None}, "page_category: Input should be"),
+        ({**page("pricing"), "page_category": "shop"}, "page_category: Input should be"),
+        ({k: v for k, v in page("pricing").items() if k != "page_category"}, "page_category: required"),
+        (page("docs", seconds=-1), "duration_seconds: Input should be greater than or equal to 0"),
+        ({k: v for k, v in form("other").items() if k != "form_kind"}, "form_kind: required"),
+        (form("webinar"), "form_kind: Input should be"),
+        (form("other", fields={"budget": {"a": 1}}), "fields.budget"),
+        (form("other", message="x" * (64 * 1024 + 1)), "message: "),
+        (ev("email.replied", body="é" * (33 * 1024)), "body: longer than 64 KiB"),
+        (ev("email.bounced", bounce="medium"), "bounce: Input should be 'hard' or 'soft'"),
+        (ev("webinar.attended", minutes_attended=-5), "minutes_attended: Input should be greater"),
+        (ev("email.opened", profile={"email": "not-an-address"}), "lead.email: not an email address"),
+        (ev("email.opened", profile={"company_size": "1200"}), "lead.company_size: Input should be a valid integer"),
+        (ev("email.opened", profile={"company_size": -1}), "lead.company_size: Input should be greater"),
+        (ev("email.opened", profile={"annual_revenue": True}), "lead.annual_revenue: Input should be a valid number"),
+        (ev("email.opened", visitor_id=""), "visitor_id: String should have at least 1 character"),
+        ([1, 2], "event: must be a JSON object"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)  # fmt: skip
+def test_contract_violations_are_invalid_event_naming_the_field(event: object, detail: str) -> None:
+    reason, got = rejected(orjson.dumps(event))
+    assert reason == "invalid_event"
+    assert got.startswith(detail)
+
+
+def test_more_than_5_minutes_ahead_of_the_clock_is_a_future_event() -> None:
+    now = ms_from_rfc3339("2026-10-05T09:00:00Z")
+    assert rejected(ev("email.opened", "2026-10-05T09:05:01Z"), now)[0] == "future_event"
+    assert not isinstance(parse(ev("email.opened", "2026-10-05T09:05:00Z"), now), Rejection)
+
+
+def test_a_replayed_bad_line_becomes_a_dead_letter_with_its_line_number() -> None:
+    bad = b'{"oops"'
+    [record] = replay([ev("email.opened"), bad], now="2026-11-01T00:00:00Z")[1:]
+    assert record.topic == "events.deadletter"
+    v = record.value
+    assert (v["reason"], v["topic"], v["partition"], v["offset"], v["key"]) == (
+        "invalid_json", None, None, 1, None,
+    )  # fmt: skip
+    assert base64.b64decode(v["original"]) == bad
+    assert v["received_at"] == "2026-11-01T00:00:00Z"
+
+
+def test_processing_goes_on_after_a_bad_line() -> None:
+    records = replay([b"nope", form("demo_request")])
+    assert temps(records) == ["hot"]
+
+
+def test_a_dead_lettered_event_does_not_claim_its_event_id() -> None:
+    good = form("demo_request")
+    bad = {**good, "occurred_at": "2026-10-05"}
+    assert temps(replay([bad, good])) == ["hot"]
+
+
+def test_a_dead_lettered_event_does_not_move_the_watermark() -> None:
+    run = run_of(
+        [ev("email.opened"), {**ev("email.opened", "2027-01-01T00:00:00Z"), "type": "x.y"}]
+    )
+    assert run.watermark == ms_from_rfc3339("2026-10-05T09:00:00Z")
+
+
+def test_a_repeated_event_id_is_a_duplicate_delivery() -> None:
+    event = form("demo_request")
+    run = run_of([event, event])
+    assert run.summary.duplicates == 1
