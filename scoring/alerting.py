@@ -49,11 +49,13 @@ def remember_signal(
 ) -> None:
     """Keep the strongest contributions per kind (their order never changes as they decay alike)."""
     half_life = model.eng_half_life_ms if kind == "engagement" else model.intent_half_life_ms
-    # Strength at a fixed reference time, so entries compare whatever their age.
-    entries = [e for e in state.top if e[0] == kind]
-    entries.append([kind, signal, at, points])
-    entries.sort(key=lambda e: -e[3] * decay_factor(state.clock - e[2], half_life))
-    state.top = [e for e in state.top if e[0] != kind] + entries[:TOP_PER_KIND]
+    top = state.top
+    top.append([kind, signal, at, points])
+    same = [e for e in top if e[0] == kind]
+    if len(same) > TOP_PER_KIND:
+        # Strength at one reference time, so that entries of any age compare.
+        weakest = min(same, key=lambda e: e[3] * decay_factor(state.clock - e[2], half_life))
+        top.remove(weakest)
 
 
 def top_signals(state: LeadState, at: int, model: Model) -> list[dict[str, Any]]:

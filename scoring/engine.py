@@ -182,14 +182,15 @@ class Engine:
             state.intent += points * f_int
             remember_signal(state, "intent", signal, at, points, model)
         if c.need:
-            state.pain_point = True
+            if not state.pain_point:
+                state.pain_point, state.facts = True, None
             state.need_at = _latest(state.need_at, at)
         if c.budget:
             state.budget_at = _latest(state.budget_at, at)
         if c.timeline:
             state.timeline_at = _latest(state.timeline_at, at)
-        if c.uses_integration:
-            state.uses_integration = True
+        if c.uses_integration and not state.uses_integration:
+            state.uses_integration, state.facts = True, None
         if c.auto_sql is not None:
             state.sql[c.auto_sql] = _latest(state.sql.get(c.auto_sql), at)
         state.spam_reported |= c.spam_reported
@@ -243,11 +244,16 @@ class Engine:
         state.account = account_id
 
         account = None
+        seen_by_account = None
         if account_id is not None:
             account = store.account(account_id) or AccountState()
             records += self._account_window_ends(account_id, account, event.at, store)
             account.clock = max(account.clock, event.at)
-            member = account.members.setdefault(lead_id, Member())
+            member = account.members.get(lead_id)
+            if member is None:
+                member = account.members[lead_id] = Member()
+            else:
+                seen_by_account = self._member_view(member, account.clock)
             member.last_scored = state.last_scored
             member.disqualified = bool(disqualifiers(state, model))
             member.authority = has_authority(state, model)
@@ -277,9 +283,25 @@ class Engine:
         store.put_lead(lead_id, state)
 
         if account is not None and account_id is not None:
-            account.members[lead_id].temp = temp
-            records += self._account_change(account_id, account, event, state, store, out)
+            member = account.members[lead_id]
+            member.temp = temp
+            if seen_by_account == self._member_view(member, account.clock):
+                # Nothing the account rules look at changed: its temperature cannot have.
+                # (A moved window end only makes the pending check early, never late.)
+                store.put_account(account_id, account)
+            else:
+                records += self._account_change(account_id, account, event, state, store, out)
         return records
+
+    def _member_view(self, member: Member, at: int) -> tuple[bool, bool, str | None, bool]:
+        """What the account rules see of one lead."""
+        window = self.model.stakeholder_window_ms
+        return (
+            acc.is_engaged(member, at, window),
+            member.disqualified,
+            member.temp,
+            member.authority,
+        )
 
     # ------------------------------------------------------------------ time
 

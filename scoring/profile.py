@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from scoring.events import Profile
 from scoring.model import Model, domain_matches, industry_key
 from scoring.state import LeadState
 
-PROFILE_FIELDS = (
-    "email", "account_id", "name", "job_title", "company", "company_size", "industry",
-    "annual_revenue", "country",
-)  # fmt: skip
+
+@dataclass(frozen=True, slots=True)
+class ProfileFacts:
+    """What the profile decides, computed once per profile change (not serialized)."""
+
+    fit: float
+    authority: bool
+    disqualifiers: tuple[str, ...]  # profile-based ones: competitor, student, …, geography
+    account: str | None
 
 
 def merge_profile(state: LeadState, lead: Profile | None, at: int) -> None:
     """Take each non-null attribute whose occurred_at is not older than what we hold.
 
-    Ties go to the later arrival, so arrival order never matters.
+    Ties go to the later arrival, so arrival order does not matter otherwise.
     """
     if lead is None:
         return
     profile = state.profile
-    for name in PROFILE_FIELDS:
-        value = getattr(lead, name)
-        if value is None:
-            continue
-        held = profile.get(name)
-        if held is None or at >= held[1]:
-            profile[name] = [value, at]
-    for name, value in (lead.model_extra or {}).items():
-        # Extra attributes are kept too (producers may add fields), under the same rule.
+    extra = lead.model_extra or {}
+    # Only what the producer sent: most events carry just the id.
+    for name in lead.model_fields_set:
+        value = extra[name] if name in extra else getattr(lead, name)
         if value is None or name == "id":
             continue
         held = profile.get(name)
         if held is None or at >= held[1]:
+            if held is None or held[0] != value:
+                state.facts = None
             profile[name] = [value, at]
+
+
+def profile_facts(state: LeadState, model: Model) -> ProfileFacts:
+    """The cached facts of the current profile."""
+    facts = state.facts
+    if facts is None:
+        facts = state.facts = ProfileFacts(
+            fit=_fit(state, model),
+            authority=_authority(state, model),
+            disqualifiers=tuple(_profile_disqualifiers(state, model)),
+            account=_account(state, model),
+        )
+    return facts  # type: ignore[no-any-return]
 
 
 def email_domain(state: LeadState) -> str | None:
@@ -45,6 +62,10 @@ def email_domain(state: LeadState) -> str | None:
 
 def account_of(state: LeadState, model: Model) -> str | None:
     """`lead.account_id`, else the email domain unless it is a free-mail domain."""
+    return profile_facts(state, model).account
+
+
+def _account(state: LeadState, model: Model) -> str | None:
     account = state.profile_value("account_id")
     if isinstance(account, str) and account:
         return account
@@ -56,13 +77,17 @@ def account_of(state: LeadState, model: Model) -> str | None:
 
 def has_authority(state: LeadState, model: Model) -> bool:
     """The current job title shows a decision maker."""
+    return profile_facts(state, model).authority
+
+
+def _authority(state: LeadState, model: Model) -> bool:
     title = state.profile_value("job_title")
     return bool(
         isinstance(title, str) and model.authority_title and model.authority_title.search(title)
     )
 
 
-def profile_disqualifiers(state: LeadState, model: Model) -> list[str]:
+def _profile_disqualifiers(state: LeadState, model: Model) -> list[str]:
     """Disqualifier names that the latest profile gives (lifted when the profile is corrected)."""
     reasons = []
     domain = email_domain(state)
@@ -89,7 +114,7 @@ def profile_disqualifiers(state: LeadState, model: Model) -> list[str]:
 
 def disqualifiers(state: LeadState, model: Model) -> list[str]:
     """Every disqualifier that holds, as `disqualified:<why>` reasons in the spec's order."""
-    why = profile_disqualifiers(state, model)
+    why = list(profile_facts(state, model).disqualifiers)
     if state.spam_reported:
         why.append("spam_reported")
     if state.hard_bounce:
@@ -99,6 +124,10 @@ def disqualifiers(state: LeadState, model: Model) -> list[str]:
 
 def fit_score(state: LeadState, model: Model) -> float:
     """Firmographic fit from the latest profile (not decayed)."""
+    return profile_facts(state, model).fit
+
+
+def _fit(state: LeadState, model: Model) -> float:
     icp = model.rules.icp
     points = model.rules.fit
     fit = 0.0

@@ -22,11 +22,41 @@ HELD_PER_VISITOR = 200  # anonymous page views held per visitor until identity s
 FORMAT = 1  # bump when the serialized layout changes
 
 
+FINGERPRINT_CHARS = 8  # 48 bits: a collision among one lead's last 128 ids is ~1e-11
+
+
 def event_fingerprint(event_id: str) -> str:
     """A short stable digest of an event id (what is kept for duplicate detection)."""
-    return base64.b64encode(hashlib.blake2b(event_id.encode(), digest_size=8).digest())[
-        :11
-    ].decode()
+    digest = hashlib.blake2b(event_id.encode(), digest_size=6).digest()
+    return base64.b64encode(digest).decode()
+
+
+# Names that recur in every lead's state are stored as their index here. Append only:
+# changing an existing position changes the meaning of stored state (bump FORMAT then).
+NAMES = (
+    "email.sent", "email.opened", "email.clicked", "email.replied", "email.bounced",
+    "email.unsubscribed", "email.spam_reported", "web.page_viewed", "webinar.registered",
+    "webinar.attended", "webinar.no_show", "form.submitted", "multiple_stakeholders",
+    "web.pricing_page_viewed", "content_download", "case_study_download", "demo_request",
+    "trial_request", "contact_sales", "pricing_request", "implementation_question",
+    "budget_confirmation", "timeline_mention", "competitive_evaluation", "engagement", "intent",
+    "name", "email", "account_id", "job_title", "company", "company_size", "industry",
+    "annual_revenue", "country",
+)  # fmt: skip
+_CODE = {name: i for i, name in enumerate(NAMES)}
+
+
+def _encode(name: str) -> int | str:
+    return _CODE.get(name, name)
+
+
+def _decode(code: int | str) -> str:
+    return NAMES[code] if isinstance(code, int) else code
+
+
+def _compact_number(x: float) -> float | int:
+    # Exact either way; an integral float is written without ".0".
+    return int(x) if isinstance(x, float) and x.is_integer() and abs(x) < 2**53 else x
 
 
 @dataclass(slots=True)
@@ -54,15 +84,29 @@ class LeadState:
     next_drop: int | None = None  # when the temperature falls by time alone, if nothing happens
     top: list[list[Any]] = field(default_factory=list)  # [kind, signal, at, points]
     seen: list[str] = field(default_factory=list)  # fingerprints of recent event ids
+    facts: Any = field(default=None, compare=False, repr=False)  # profile.ProfileFacts cache
 
     def to_bytes(self) -> bytes:
-        """Compact JSON: a positional array."""
+        """Compact JSON: a positional array; recurring names as codes, times relative to clock.
+
+        Floats are written exactly (shortest round-trip form): the live worker, which loads
+        and saves state between events, must decide exactly as a replay that never does.
+        """
+        clock = self.clock
+        by_time: dict[int, list[Any]] = {}  # attributes usually arrive together: one time each
+        for name, (value, at) in self.profile.items():
+            by_time.setdefault(at - clock, []).extend((_encode(name), value))
         return orjson.dumps([
-            FORMAT, self.clock, self.temp, self.eng, self.neg, self.intent, self.profile,
+            FORMAT, clock, self.temp,
+            [[_encode(k), v] for k, v in self.eng.items()], self.neg, self.intent,
+            [[at, *pairs] for at, pairs in by_time.items()],
             self.pain_point | self.uses_integration << 1 | self.bonus << 2
             | self.spam_reported << 3 | self.hard_bounce << 4,
             self.budget_at, self.need_at, self.timeline_at, self.sql, self.last_scored,
-            self.last_alert, self.account, self.next_drop, self.top, "".join(self.seen),
+            self.last_alert, self.account, self.next_drop,
+            [[_encode(kind), _encode(signal), at - clock, _compact_number(points)]
+             for kind, signal, at, points in self.top],
+            "".join(self.seen),
         ])  # fmt: skip
 
     @classmethod
@@ -72,11 +116,14 @@ class LeadState:
             data)  # fmt: skip
         if fmt != FORMAT:
             raise ValueError(f"lead state format {fmt} is not {FORMAT}")
+        n = FINGERPRINT_CHARS
         return cls(
-            clock, temp, eng, neg, intent, profile, bool(flags & 1), bool(flags & 2),
-            bool(flags & 4), bool(flags & 8), bool(flags & 16), budget_at, need_at, timeline_at,
-            sql, last_scored, last_alert, account, next_drop, top,
-            [seen[i : i + 11] for i in range(0, len(seen), 11)],
+            clock, temp, {_decode(k): v for k, v in eng}, neg, intent,
+            {_decode(g[i]): [g[i + 1], g[0] + clock] for g in profile for i in range(1, len(g), 2)},
+            bool(flags & 1), bool(flags & 2), bool(flags & 4), bool(flags & 8), bool(flags & 16),
+            budget_at, need_at, timeline_at, sql, last_scored, last_alert, account, next_drop,
+            [[_decode(k), _decode(s), at + clock, p] for k, s, at, p in top],
+            [seen[i : i + n] for i in range(0, len(seen), n)],
         )  # fmt: skip
 
     def profile_value(self, name: str) -> Any:
@@ -135,4 +182,5 @@ class VisitorState:
         fmt, lead, held, seen, clock = orjson.loads(data)
         if fmt != FORMAT:
             raise ValueError(f"visitor state format {fmt} is not {FORMAT}")
-        return cls(lead, held, [seen[i : i + 11] for i in range(0, len(seen), 11)], clock)
+        n = FINGERPRINT_CHARS
+        return cls(lead, held, [seen[i : i + n] for i in range(0, len(seen), n)], clock)

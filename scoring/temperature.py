@@ -72,7 +72,9 @@ def scores_at(state: LeadState, at: int, model: Model) -> Scores:
         timeline=_within(state.timeline_at, at, valid),
         auto_sql=tuple(
             k for k in AUTO_SQL_KINDS if _within(state.sql.get(k), at, model.auto_sql_ms)
-        ),
+        )
+        if state.sql
+        else (),
     )
 
 

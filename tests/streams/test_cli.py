@@ -44,7 +44,7 @@ def test_replay_until_emits_the_downgrades_due_by_then(examples: Path) -> None:
     plain = lines(invoke("replay", path, "-q", *NOW)[1])
     later = lines(invoke("replay", path, "-q", *NOW, "--until", "2026-12-31T00:00:00Z")[1])
     assert later[: len(plain)] == plain
-    extra = [r["value"] for r in later[len(plain):] if r["topic"] == "leads.temperature"]
+    extra = [r["value"] for r in later[len(plain) :] if r["topic"] == "leads.temperature"]
     # lisa's automatic SQL ends after 30 days, then her engagement decays; omar's BANT lasts 90
     assert [(r["lead_id"], r["to"]) for r in extra] == [("lisa", "warm"), ("lisa", "cold")]
     assert all(r["caused_by_event_id"] is None and "decay" in r["reasons"] for r in extra)
@@ -64,7 +64,9 @@ def test_rules_file_may_come_from_the_environment(examples: Path, tmp_path: Path
     result = CliRunner(env={"LEADTEMP_RULES": str(custom)}).invoke(
         main, ["replay", str(examples / "personas.jsonl"), "-q", *NOW]
     )
-    assert {r["value"].get("rules_version") for r in lines(result.stdout)} - {None} == {"2026-11-20.1"}
+    assert {r["value"].get("rules_version") for r in lines(result.stdout)} - {None} == {
+        "2026-11-20.1"
+    }
 
 
 def test_rules_check_accepts_a_good_file(tmp_path: Path) -> None:
@@ -90,7 +92,11 @@ def test_rules_show_prints_the_effective_rules_with_defaults(tmp_path: Path) -> 
 
 def test_schema_describes_every_event_type() -> None:
     schema = orjson.loads(invoke("schema")[1])
-    assert set(schema["discriminator"]["mapping"]) >= {"form.submitted", "web.page_viewed", "email.opened"}
+    assert set(schema["discriminator"]["mapping"]) >= {
+        "form.submitted",
+        "web.page_viewed",
+        "email.opened",
+    }
 
 
 def test_schema_of_outputs_names_every_topic() -> None:
