@@ -26,8 +26,8 @@ COUNTRIES = ["US", "CA", "GB", "DE", "FR", "BR", "JP", "IN", "ZA", "AU"]
 MESSAGES = ["", "Can you send a quote?", "Budget approved for this project.",
             "We need to solve this before fiscal year end.", "How long does deployment take?",
             "How are you different from Rivalsoft?", "Thanks, looks interesting.",
-            "We're looking for a tool that can integrate with Salesforce this quarter."]  # fmt: skip
-# (type, weight, extra fields)
+            "We're looking for a tool that integrates with Salesforce this quarter."]  # fmt: skip
+# (type, weight)
 MIX: list[tuple[str, float]] = [
     ("email.sent", 14), ("email.opened", 30), ("email.clicked", 11), ("email.replied", 3),
     ("email.bounced", 0.6), ("email.unsubscribed", 0.5), ("email.spam_reported", 0.1),
@@ -99,9 +99,11 @@ def events(n: int, leads: int, accounts: int, days: int = 90, seed: int = 7) -> 
             e["form_kind"] = rnd.choices(FORMS, FORM_WEIGHTS)[0]
             e["message"] = rnd.choice(MESSAGES)
             if rnd.random() < 0.3:
-                e["fields"] = {"budget": rnd.choice(["approved", "planned", "none"]),
-                               "timeline": rnd.choice(["", "this quarter"]),
-                               "uses_integrations": rnd.choice(["hubspot, sap", "oracle"])}  # fmt: skip
+                e["fields"] = {
+                    "budget": rnd.choice(["approved", "planned", "none"]),
+                    "timeline": rnd.choice(["", "this quarter"]),
+                    "uses_integrations": rnd.choice(["hubspot, sap", "oracle"]),
+                }
         last = orjson.dumps(e)
         yield last
 
