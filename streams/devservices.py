@@ -371,7 +371,7 @@ class DevStack:
     @classmethod
     def from_env(cls) -> DevStack:
         return cls(
-            root=leadtemp_home() / "dev",
+            root=Path(os.environ.get("LEADTEMP_DEV_DIR", leadtemp_home() / "dev")),
             kafka_port=int(os.environ.get("LEADTEMP_KAFKA_PORT", "9092")),
             redis_port=int(os.environ.get("LEADTEMP_REDIS_PORT", "6379")),
         )
