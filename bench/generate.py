@@ -42,8 +42,9 @@ PAGE_WEIGHTS = [1.2, 3, 2, 1, 0.5, 2, 4, 1]
 
 
 def profile(rnd: random.Random, lead: int, accounts: int) -> dict[str, object]:
-    account = lead % accounts
-    domain = "gmail.com" if lead % 11 == 0 else f"acct{account}.example.com"
+    account = lead % accounts if accounts else 0
+    free_mail = lead % 11 == 0 or not accounts  # no accounts: every lead on free mail
+    domain = "gmail.com" if free_mail else f"acct{account}.example.com"
     r = random.Random(lead)  # a lead's profile is stable
     return {
         "id": f"lead-{lead}",
@@ -58,7 +59,8 @@ def profile(rnd: random.Random, lead: int, accounts: int) -> dict[str, object]:
     }
 
 
-def events(n: int, leads: int, accounts: int, days: int = 90, seed: int = 7) -> Iterator[bytes]:
+def events(n: int, leads: int, accounts: int, days: int = 90, seed: int = 7,
+           start_ms: int = START_MS) -> Iterator[bytes]:  # fmt: skip
     """n JSON events over `days`, mostly in time order, with 1% duplicate deliveries."""
     rnd = random.Random(seed)
     kinds = [k for k, _ in MIX]
@@ -72,7 +74,7 @@ def events(n: int, leads: int, accounts: int, days: int = 90, seed: int = 7) -> 
         lead = rnd.randrange(leads)
         kind = rnd.choices(kinds, weights)[0]
         jitter = rnd.randrange(-60_000, 60_000)  # some arrive a little out of order
-        at = START_MS + span * i // n + jitter
+        at = start_ms + span * i // n + jitter
         lead_obj = profile(rnd, lead, accounts) if rnd.random() < 0.15 else {"id": f"lead-{lead}"}
         e: dict[str, object] = {
             "event_id": f"ev-{seed}-{i}",

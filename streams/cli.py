@@ -79,6 +79,49 @@ def dev_status() -> None:
         sys.exit(3)
 
 
+# --------------------------------------------------------------------------- worker
+
+
+@main.command()
+@click.option("--brokers", "kafka_bootstrap_servers", help="Kafka bootstrap servers [KAFKA_BOOTSTRAP_SERVERS].")
+@click.option("--redis-url", help="Redis URL [REDIS_URL].")
+@click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+@click.option("--topic-prefix", help="Prefix of every topic name [LEADTEMP_TOPIC_PREFIX].")
+@click.option("--redis-prefix", help="Prefix of every Redis key [LEADTEMP_REDIS_PREFIX].")
+@click.option("--partitions", type=int, help="Partitions of the topics it creates [LEADTEMP_PARTITIONS].")
+@click.option("--batch-size", type=int, help="Events per scoring batch [LEADTEMP_BATCH_SIZE].")
+@click.option("--metrics-port", type=int, help="Port of /metrics, 0 for none [LEADTEMP_METRICS_PORT].")
+@click.option("--loglevel", default="info", show_default=True)
+def worker(loglevel: str, **flags: object) -> None:
+    """Score events from Kafka live, with state in Redis."""
+    import faust
+
+    from streams.app import build_app
+    from streams.settings import SettingsError, settings_from
+
+    try:
+        settings = settings_from(flags)
+    except SettingsError as e:
+        err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
+        sys.exit(2)
+    rules_obj = load_rules_or_exit(settings.rules_path)
+    from streams.topics import all_topics, ensure_topics
+
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        try:
+            start_http_server(settings.metrics_port)
+        except OSError as e:
+            err.print(f"[red]error:[/red] setting metrics_port (LEADTEMP_METRICS_PORT): "
+                      f"port {settings.metrics_port}: {e.strerror}")  # fmt: skip
+            sys.exit(2)
+    ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
+    app = build_app(settings, rules_obj)
+    sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
+    faust.Worker(app, loglevel=loglevel).execute_from_commandline()
+
+
 # --------------------------------------------------------------------------- rules & schema
 
 

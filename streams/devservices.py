@@ -62,6 +62,9 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 log.retention.hours=168
+# Room for a dead letter that carries a too-large (> 1 MiB) input message, base64-encoded.
+message.max.bytes=4194304
+replica.fetch.max.bytes=4194304
 """
 
 

@@ -1,0 +1,90 @@
+"""The Faust app: input topics -> ingest agent -> repartition topic -> score agent; decay timer.
+
+Faust acks a buffered batch in a `finally`, even when the agent was interrupted, so the
+offsets Kafka keeps are not trusted: the offsets applied to state are kept in Redis, with
+the state, and a worker seeks to them whenever it is assigned a partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+from redis.asyncio import Redis
+
+from scoring.engine import Engine
+from scoring.rules import Rules
+from streams.pipeline import Incoming, Pipeline, with_backoff
+from streams.settings import REPARTITION_TOPIC, Settings
+from streams.store import RedisState
+
+log = logging.getLogger("leadtemp.worker")
+
+
+def _incoming(event: Any) -> Incoming:
+    m = event.message
+    return Incoming(event.value, m.key, m.topic, m.partition, m.offset,
+                    m.timestamp if m.timestamp else None)  # fmt: skip
+
+
+def build_app(settings: Settings, rules: Rules) -> faust.App:
+    """A Faust app wired to the pipeline; run it with `faust.Worker(app).execute_from_commandline()`."""
+    app = faust.App(
+        settings.group_id,
+        broker=settings.broker_url,
+        key_serializer="raw",
+        value_serializer="raw",
+        store="memory://",
+        web_enabled=False,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        stream_wait_empty=False,
+        broker_commit_every=1000,
+        producer_max_request_size=4 * 1024 * 1024,  # dead letters of too-large input
+    )
+    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    state = RedisState(redis, settings.redis_prefix)
+
+    async def send(topic: str, key: bytes | None, value: bytes, timestamp: float | None) -> Any:
+        return await app.producer.send(topic, key, value, None, timestamp, None)
+
+    pipeline = Pipeline(settings, Engine(rules), state, send)
+    inputs = app.topic(*settings.input_topics, key_type=bytes, value_type=bytes)
+    by_lead = app.topic(settings.topic(REPARTITION_TOPIC), key_type=bytes, value_type=bytes,
+                        partitions=settings.partitions)  # fmt: skip
+
+    @app.agent(inputs)
+    async def ingest(stream: Any) -> None:
+        async for event in stream.events():
+            await pipeline.ingest(_incoming(event))
+
+    @app.agent(by_lead)
+    async def score(stream: Any) -> None:
+        within = settings.batch_within_ms / 1000
+        async for events in stream.take_events(settings.batch_size, within=within):
+            await pipeline.score([_incoming(e) for e in events])
+
+    @app.timer(interval=settings.timer_interval_ms / 1000)
+    async def decay_timer() -> None:
+        while await pipeline.tick() >= 1000:
+            pass  # more were due than one round takes
+
+    @app.on_partitions_assigned.connect
+    async def seek_to_applied(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        applied = await with_backoff("reading applied offsets", lambda: redis.hgetall(state.keys.applied))
+        for tp in assigned:
+            done = applied.get(f"{tp.topic}:{tp.partition}".encode())
+            if done is not None:
+                await app.consumer.seek(tp, int(done) + 1)
+
+    @app.task
+    async def on_start() -> None:
+        republished = await pipeline.republish_outboxes()
+        if republished:
+            log.info("republished %d committed batches a previous worker had not confirmed",
+                     republished)  # fmt: skip
+
+    return app

@@ -1,0 +1,26 @@
+"""Prometheus metrics of the worker. Labels take bounded values only: never lead ids or emails."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS = Counter("leadtemp_events_total", "Input events consumed", ["channel", "type"])
+DEAD_LETTERS = Counter("leadtemp_dead_letters_total", "Messages dead-lettered", ["reason"])
+DUPLICATES = Counter("leadtemp_duplicates_total", "Redelivered events skipped", ["kind"])
+BATCH_SIZE = Histogram("leadtemp_batch_size", "Events per scoring batch",
+                       buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000))  # fmt: skip
+BATCH_SECONDS = Histogram("leadtemp_batch_seconds", "Time to score and store one batch",
+                          buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))  # fmt: skip
+LATENCY = Histogram(
+    "leadtemp_end_to_end_seconds",
+    "Input record timestamp to output record produced",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+TRANSITIONS = Counter("leadtemp_transitions_total", "Lead temperature changes", ["from_", "to"])
+ALERTS = Counter("leadtemp_alerts_total", "Alerts raised", ["kind", "priority"])
+ALERTS_SUPPRESSED = Counter("leadtemp_alerts_suppressed_total", "Alerts suppressed by cooldown")
+REDIS_RETRIES = Counter("leadtemp_redis_retries_total", "Batches recomputed or retried", ["why"])
+REDIS_ERRORS = Counter("leadtemp_redis_errors_total", "Redis calls that failed")
+KAFKA_ERRORS = Counter("leadtemp_kafka_errors_total", "Kafka produce calls that failed")
+DOWNGRADES_BY_TIME = Counter("leadtemp_downgrades_by_time_total", "Decay and window downgrades")
+LAST_BATCH = Gauge("leadtemp_last_batch_timestamp_seconds", "When the last batch was stored")

@@ -1,0 +1,214 @@
+"""What the worker does with messages, independent of Faust: validate and route, score a batch,
+publish its records, run the decay timer. `streams/app.py` wires these to Faust agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from scoring.engine import ACCOUNT, LEAD, Engine
+from scoring.events import Event, Rejection, parse_event
+from scoring.records import ALERTS_HOT_ACCOUNT, ALERTS_HOT_LEAD, LEADS_TEMPERATURE, Record, dead_letter
+from scoring.times import rfc3339_from_ms
+from streams import metrics
+from streams.settings import REPARTITION_TOPIC, Settings
+from streams.store import VISITOR, BatchStore, RedisState
+
+log = logging.getLogger("leadtemp.worker")
+
+# (topic, key, value, timestamp seconds or None) -> awaitable delivery
+Send = Callable[[str, bytes | None, bytes, float | None], Awaitable[Awaitable[Any]]]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One consumed message and where it came from."""
+
+    value: bytes
+    key: bytes | None
+    topic: str
+    partition: int
+    offset: int
+    timestamp: float | None  # Kafka record timestamp, seconds
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def with_backoff(what: str, call: Callable[[], Awaitable[Any]], max_delay: float = 10.0) -> Any:
+    """Retry a call on Redis or Kafka trouble, forever: the worker pauses, it never skips."""
+    delay = 0.1
+    while True:
+        try:
+            return await call()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
+            metrics.REDIS_ERRORS.inc()
+            log.warning("%s failed (%s); retrying in %.1fs", what, type(e).__name__, delay)
+        except RedisError as e:
+            metrics.REDIS_ERRORS.inc()
+            log.warning("%s failed (%s); retrying in %.1fs", what, e, delay)
+        except Exception as e:  # noqa: BLE001 - a producer error type differs by client
+            metrics.KAFKA_ERRORS.inc()
+            log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(e).__name__, e, delay)
+        await asyncio.sleep(delay * (0.5 + random.random()))
+        delay = min(max_delay, delay * 2)
+
+
+class Pipeline:
+    """The worker's logic over an injected `send` (Kafka) and RedisState."""
+
+    def __init__(self, settings: Settings, engine: Engine, state: RedisState, send: Send) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.state = state
+        self.send = send
+        self.repartition_topic = settings.topic(REPARTITION_TOPIC)
+
+    # ------------------------------------------------------------------ ingest
+
+    async def ingest(self, msg: Incoming) -> None:
+        """Validate one input message; route it by lead (or visitor) id, or dead-letter it."""
+        parsed = parse_event(msg.value, now_ms())
+        if isinstance(parsed, Rejection):
+            await self.dead_letter(msg, parsed.reason, parsed.detail)
+            return
+        metrics.EVENTS.labels(parsed.channel, parsed.type).inc()
+        routing_key = parsed.lead_id or parsed.visitor_id
+        assert routing_key is not None
+        delivery = await self.send(self.repartition_topic, routing_key.encode(), msg.value, msg.timestamp)
+        await delivery
+
+    async def dead_letter(self, msg: Incoming, reason: str, detail: str) -> None:
+        metrics.DEAD_LETTERS.labels(reason).inc()
+        key = msg.key.decode(errors="replace") if msg.key is not None else None
+        record = dead_letter(reason, detail, msg.value, rfc3339_from_ms(now_ms()),
+                             topic=msg.topic, partition=msg.partition, offset=msg.offset, key=key)  # fmt: skip
+        await self.publish([record])
+
+    # ------------------------------------------------------------------ scoring
+
+    async def score(self, batch: Sequence[Incoming]) -> None:
+        """Apply a batch of re-keyed events; store state, offsets and records atomically; publish."""
+        started = time.perf_counter()
+        parsed: list[tuple[Incoming, Event]] = []
+        for msg in batch:
+            event = parse_event(msg.value, now_ms() + 10 * 60_000)  # ingest checked the clock
+            if isinstance(event, Rejection):  # cannot happen unless the topic is written by others
+                await self.dead_letter(msg, event.reason, event.detail)
+            else:
+                parsed.append((msg, event))
+        offsets: dict[str, int] = {}
+        for msg in batch:
+            tp = f"{msg.topic}:{msg.partition}"
+            offsets[tp] = max(offsets.get(tp, -1), msg.offset)
+        first_keys = {(LEAD, e.lead_id) for _, e in parsed if e.lead_id} | {
+            (VISITOR, e.visitor_id) for _, e in parsed if e.visitor_id
+        }
+
+        def compute(store: BatchStore, applied: dict[str, int]) -> list[Record]:
+            records: list[Record] = []
+            self._suppressed = 0
+            self._duplicates = 0
+            for msg, event in parsed:
+                if msg.offset <= applied.get(f"{msg.topic}:{msg.partition}", -1):
+                    continue  # applied before a crash or a rebalance
+                outcome = self.engine.apply(event, store)
+                records += outcome.records
+                self._suppressed += outcome.alerts_suppressed
+                self._duplicates += outcome.duplicate
+            return records
+
+        committed = await with_backoff(
+            "storing a batch",
+            lambda: self.state.run_batch(compute, first_keys, offsets,
+                                         on_retry=lambda: metrics.REDIS_RETRIES.labels("race").inc()),
+        )  # fmt: skip
+        metrics.BATCH_SIZE.observe(len(batch))
+        metrics.DUPLICATES.labels("event_id").inc(self._duplicates)
+        metrics.ALERTS_SUPPRESSED.inc(self._suppressed)
+        await self.publish_committed(committed.records, committed.outbox,
+                                     [m.timestamp for m in batch if m.timestamp])  # fmt: skip
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        metrics.LAST_BATCH.set_to_current_time()
+
+    # ------------------------------------------------------------------ decay timer
+
+    async def tick(self, limit: int = 1000) -> int:
+        """Emit the downgrades by time that the wall clock has reached; returns how many keys."""
+        now = now_ms()
+        due = await with_backoff("reading the due index", lambda: self.state.due_now(now, limit))
+        if not due:
+            return 0
+
+        def compute(store: BatchStore, applied: dict[str, int]) -> list[Record]:
+            records = self.engine.advance(store, now)
+            for _, kind, key in due:
+                if (kind, key) not in store.scheduled:  # stale entry: re-index from the state
+                    state = store.lead(key) if kind == LEAD else store.account(key)
+                    at = None if state is None else (
+                        state.next_drop if kind == LEAD else state.next_check)  # fmt: skip
+                    store.schedule(kind, key, at)
+            return records
+
+        keys = {(kind, key) for _, kind, key in due if kind in (LEAD, ACCOUNT)}
+        committed = await with_backoff(
+            "storing downgrades",
+            lambda: self.state.run_batch(compute, keys, None, watermark=now, due=due),
+        )
+        metrics.DOWNGRADES_BY_TIME.inc(
+            sum(r.topic == LEADS_TEMPERATURE for r in committed.records))
+        await self.publish_committed(committed.records, committed.outbox, [])
+        return len(due)
+
+    # ------------------------------------------------------------------ output
+
+    async def publish_committed(self, records: list[Record], outbox: str | None,
+                                input_timestamps: list[float]) -> None:  # fmt: skip
+        """Publish a committed batch's records, then drop its outbox."""
+        if not records:
+            return
+        await self.publish(records)
+        produced = time.time()
+        for ts in input_timestamps:
+            metrics.LATENCY.observe(max(0.0, produced - ts))
+        for r in records:
+            if r.topic == LEADS_TEMPERATURE:
+                metrics.TRANSITIONS.labels(str(r.value["from"]), r.value["to"]).inc()
+            elif r.topic in (ALERTS_HOT_LEAD, ALERTS_HOT_ACCOUNT):
+                metrics.ALERTS.labels(r.topic, r.value["priority"]).inc()
+        if outbox is not None:
+            await with_backoff("clearing the outbox", lambda: self.state.outbox_done(outbox))
+
+    async def publish(self, records: list[Record]) -> None:
+        """Send records in order and wait until the broker has them all (at-least-once)."""
+
+        async def send_all() -> None:
+            deliveries = [
+                await self.send(self.settings.topic(r.topic),
+                                r.key.encode() if r.key is not None else None,
+                                orjson.dumps(r.value), None)  # fmt: skip
+                for r in records
+            ]
+            await asyncio.gather(*deliveries)
+
+        await with_backoff("publishing records", send_all)
+
+    async def republish_outboxes(self) -> int:
+        """Publish what a previous worker committed but may not have sent; returns batches."""
+        pending = await with_backoff("reading outboxes", self.state.pending_outboxes)
+        for batch_id, records in pending:
+            await self.publish(records)
+            await self.state.outbox_done(batch_id)
+        return len(pending)

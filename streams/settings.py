@@ -1,0 +1,103 @@
+"""Worker settings from flags and the environment, validated at start-up (errors name the key)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scoring.records import (
+    ACCOUNTS_TEMPERATURE,
+    ALERTS_HOT_ACCOUNT,
+    ALERTS_HOT_LEAD,
+    EVENTS_DEADLETTER,
+    LEADS_TEMPERATURE,
+)
+
+INPUT_TOPICS = ("events.email", "events.web", "events.webinar", "events.form")
+REPARTITION_TOPIC = "leadtemp.events-by-lead"
+OUTPUT_TOPICS = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT)
+
+# Environment variable -> setting name.
+ENVIRONMENT = {
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
+    "REDIS_URL": "redis_url",
+    "LEADTEMP_RULES": "rules_path",
+    "LEADTEMP_TOPIC_PREFIX": "topic_prefix",
+    "LEADTEMP_REDIS_PREFIX": "redis_prefix",
+    "LEADTEMP_PARTITIONS": "partitions",
+    "LEADTEMP_BATCH_SIZE": "batch_size",
+    "LEADTEMP_BATCH_WITHIN_MS": "batch_within_ms",
+    "LEADTEMP_GROUP_ID": "group_id",
+    "LEADTEMP_METRICS_PORT": "metrics_port",
+    "LEADTEMP_TIMER_INTERVAL_MS": "timer_interval_ms",
+}
+
+
+class SettingsError(ValueError):
+    """Start-up stops with this: which setting (and variable) is wrong, and why."""
+
+
+class Settings(BaseModel):
+    """Everything the worker needs to know; defaults suit `leadtemp dev up`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1)
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", min_length=1)
+    rules_path: str | None = None
+    topic_prefix: str = ""
+    redis_prefix: str = "lt:"
+    partitions: int = Field(default=4, ge=1, le=1024)
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    batch_within_ms: int = Field(default=50, ge=1, le=60_000)
+    group_id: str = Field(default="leadtemp-worker", min_length=1)
+    metrics_port: int = Field(default=9108, ge=0, le=65535)  # 0: no HTTP server
+    timer_interval_ms: int = Field(default=1000, ge=10, le=3_600_000)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().removeprefix("kafka://").rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def input_topics(self) -> list[str]:
+        return [self.topic(t) for t in INPUT_TOPICS]
+
+    @property
+    def broker_url(self) -> str:
+        return ";".join(
+            f"kafka://{s.strip().removeprefix('kafka://')}"
+            for s in self.kafka_bootstrap_servers.split(",")
+        )
+
+
+def settings_from(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Flags win over the environment, which wins over defaults; SettingsError names the key."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {name: environ[var] for var, name in ENVIRONMENT.items() if var in environ}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "(settings)"
+        var = next((v for v, n in ENVIRONMENT.items() if n == name), None)
+        where = f"{name} ({var})" if var else name
+        raise SettingsError(f"setting {where}: {first['msg']}") from None

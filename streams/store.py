@@ -1,0 +1,246 @@
+"""State in Redis: a batch is computed by the pure engine over states read under WATCH, then
+written back atomically with the applied offsets, the due index and an outbox of its records.
+
+A batch that raced another writer (WATCH failed) is recomputed from fresh state, so any
+number of workers, and the decay timer, can touch the same lead or account safely.
+"""
+
+from __future__ import annotations
+
+import heapq
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from scoring.engine import ACCOUNT, LEAD
+from scoring.records import Record
+from scoring.state import AccountState, LeadState, VisitorState
+
+VISITOR = "visitor"
+_DECODE: dict[str, Callable[[bytes], Any]] = {
+    LEAD: LeadState.from_bytes,
+    ACCOUNT: AccountState.from_bytes,
+    VISITOR: VisitorState.from_bytes,
+}
+T = TypeVar("T")
+
+
+class NeedKeys(Exception):
+    """The engine asked for state this batch has not read yet."""
+
+    def __init__(self, keys: set[tuple[str, str]]) -> None:
+        super().__init__(f"{len(keys)} keys")
+        self.keys = keys
+
+
+@dataclass
+class Keys:
+    """Redis key names. Everything of one deployment shares `prefix`."""
+
+    prefix: str
+
+    def state(self, kind: str, key: str) -> str:
+        return f"{self.prefix}{kind}:{key}"
+
+    @property
+    def due(self) -> str:
+        return f"{self.prefix}due"
+
+    @property
+    def applied(self) -> str:
+        return f"{self.prefix}applied"
+
+    @property
+    def outboxes(self) -> str:
+        return f"{self.prefix}outboxes"
+
+    def outbox(self, batch_id: str) -> str:
+        return f"{self.prefix}outbox:{batch_id}"
+
+
+def due_member(kind: str, key: str) -> str:
+    return f"{kind}\x1f{key}"
+
+
+def parse_due_member(member: bytes | str) -> tuple[str, str]:
+    text = member.decode() if isinstance(member, bytes) else member
+    kind, _, key = text.partition("\x1f")
+    return kind, key
+
+
+@dataclass
+class BatchStore:
+    """The engine's StateStore over states read for one batch; remembers what changed."""
+
+    raw: dict[tuple[str, str], bytes | None]
+    watermark: int | None = None  # for the timer: schedules due by then are processed now
+    due: list[tuple[int, str, str]] = field(default_factory=list)
+    states: dict[tuple[str, str], Any] = field(default_factory=dict)
+    dirty: set[tuple[str, str]] = field(default_factory=set)
+    scheduled: dict[tuple[str, str], int | None] = field(default_factory=dict)
+
+    def _get(self, kind: str, key: str) -> Any:
+        k = (kind, key)
+        if k in self.states:
+            return self.states[k]
+        if k not in self.raw:
+            raise NeedKeys({k})
+        data = self.raw[k]
+        state = None if data is None else _DECODE[kind](data)
+        self.states[k] = state
+        return state
+
+    def _put(self, kind: str, key: str, state: Any) -> None:
+        self.states[(kind, key)] = state
+        self.dirty.add((kind, key))
+
+    def lead(self, lead_id: str) -> LeadState | None:
+        return self._get(LEAD, lead_id)  # type: ignore[no-any-return]
+
+    def put_lead(self, lead_id: str, state: LeadState) -> None:
+        self._put(LEAD, lead_id, state)
+
+    def account(self, account_id: str) -> AccountState | None:
+        return self._get(ACCOUNT, account_id)  # type: ignore[no-any-return]
+
+    def put_account(self, account_id: str, state: AccountState) -> None:
+        self._put(ACCOUNT, account_id, state)
+
+    def visitor(self, visitor_id: str) -> VisitorState | None:
+        return self._get(VISITOR, visitor_id)  # type: ignore[no-any-return]
+
+    def put_visitor(self, visitor_id: str, state: VisitorState) -> None:
+        self._put(VISITOR, visitor_id, state)
+
+    def schedule(self, kind: str, key: str, at: int | None) -> None:
+        self.scheduled[(kind, key)] = at
+        if at is not None and self.watermark is not None and at <= self.watermark:
+            heapq.heappush(self.due, (at, kind, key))
+
+    def pop_due(self, until: int) -> tuple[int, str, str] | None:
+        while self.due and self.due[0][0] <= until:
+            at, kind, key = heapq.heappop(self.due)
+            current = self.scheduled.get((kind, key), at)
+            if current == at:
+                self.scheduled.pop((kind, key), None)
+                return at, kind, key
+        return None
+
+
+@dataclass
+class Committed:
+    """What a batch wrote, for metrics and for publishing its records."""
+
+    records: list[Record]
+    outbox: str | None
+    attempts: int
+    store: BatchStore
+
+
+class RedisState:
+    """Reads and writes engine state in Redis with optimistic concurrency."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.keys = Keys(prefix)
+
+    async def run_batch(
+        self,
+        compute: Callable[[BatchStore, dict[str, int]], list[Record]],
+        first_keys: Iterable[tuple[str, str]],
+        offsets: dict[str, int] | None = None,
+        watermark: int | None = None,
+        due: list[tuple[int, str, str]] | None = None,
+        on_retry: Callable[[], None] | None = None,
+    ) -> Committed:
+        """Compute over fresh state and commit atomically; recompute when another writer raced."""
+        wanted = set(first_keys)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    await pipe.watch(self.keys.applied)
+                    applied = {k.decode(): int(v) for k, v in (await pipe.hgetall(self.keys.applied)).items()}
+                    raw: dict[tuple[str, str], bytes | None] = {}
+                    while True:
+                        missing = [k for k in wanted if k not in raw]
+                        if missing:
+                            names = [self.keys.state(kind, key) for kind, key in missing]
+                            await pipe.watch(*names)
+                            raw.update(zip(missing, await pipe.mget(names), strict=True))
+                        store = BatchStore(raw, watermark, list(due or []))
+                        heapq.heapify(store.due)
+                        try:
+                            records = compute(store, applied)
+                            break
+                        except NeedKeys as e:
+                            wanted |= e.keys
+                    advanced = {
+                        k: v for k, v in (offsets or {}).items() if v > applied.get(k, -1)
+                    }
+                    outbox = self._queue_writes(pipe, store, records, advanced)
+                    await pipe.execute()
+                    return Committed(records, outbox, attempts, store)
+            except WatchError:
+                if on_retry is not None:
+                    on_retry()
+                continue
+
+    def _queue_writes(
+        self,
+        pipe: Any,
+        store: BatchStore,
+        records: list[Record],
+        advanced: dict[str, int],
+    ) -> str | None:
+        pipe.multi()
+        for kind, key in store.dirty:
+            pipe.set(self.keys.state(kind, key), store.states[(kind, key)].to_bytes())
+        adds = {due_member(k, key): at for (k, key), at in store.scheduled.items() if at is not None}
+        removes = [due_member(k, key) for (k, key), at in store.scheduled.items() if at is None]
+        if adds:
+            pipe.zadd(self.keys.due, adds)
+        if removes:
+            pipe.zrem(self.keys.due, *removes)
+        if advanced:
+            pipe.hset(self.keys.applied, mapping=advanced)  # type: ignore[arg-type]
+        if not records:
+            return None
+        batch_id = uuid.uuid4().hex
+        pipe.rpush(self.keys.outbox(batch_id), *[orjson.dumps(r.as_replay_line()) for r in records])
+        pipe.sadd(self.keys.outboxes, batch_id)
+        return batch_id
+
+    async def outbox_done(self, batch_id: str) -> None:
+        """The batch's records are on the wire: forget them."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.outbox(batch_id))
+            pipe.srem(self.keys.outboxes, batch_id)
+            await pipe.execute()
+
+    async def pending_outboxes(self) -> list[tuple[str, list[Record]]]:
+        """Records committed but maybe not published (a worker died between the two)."""
+        pending = []
+        for raw_id in await self.redis.smembers(self.keys.outboxes):
+            batch_id = raw_id.decode()
+            lines = await self.redis.lrange(self.keys.outbox(batch_id), 0, -1)
+            records = [Record(d["topic"], d["key"], d["value"]) for d in map(orjson.loads, lines)]
+            pending.append((batch_id, records))
+        return pending
+
+    async def due_now(self, now: int, limit: int) -> list[tuple[int, str, str]]:
+        """Leads and accounts whose next drop or window end has come."""
+        rows = await self.redis.zrangebyscore(self.keys.due, "-inf", now, start=0, num=limit,
+                                              withscores=True)  # fmt: skip
+        return [(int(score), *parse_due_member(member)) for member, score in rows]
+
+    async def get(self, kind: str, key: str) -> Any:
+        """One state, decoded (for inspection and tests)."""
+        data = await self.redis.get(self.keys.state(kind, key))
+        return None if data is None else _DECODE[kind](data)
