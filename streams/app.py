@@ -24,12 +24,13 @@ log = logging.getLogger("leadtemp.worker")
 
 def _incoming(event: Any) -> Incoming:
     m = event.message
-    return Incoming(event.value, m.key, m.topic, m.partition, m.offset,
-                    m.timestamp if m.timestamp else None)  # fmt: skip
+    return Incoming(
+        event.value, m.key, m.topic, m.partition, m.offset, m.timestamp if m.timestamp else None
+    )
 
 
 def build_app(settings: Settings, rules: Rules) -> faust.App:
-    """A Faust app wired to the pipeline; run it with `faust.Worker(app).execute_from_commandline()`."""
+    """A Faust app wired to the pipeline (run it with faust.Worker)."""
     app = faust.App(
         settings.group_id,
         broker=settings.broker_url,
@@ -53,8 +54,12 @@ def build_app(settings: Settings, rules: Rules) -> faust.App:
 
     pipeline = Pipeline(settings, Engine(rules), state, send)
     inputs = app.topic(*settings.input_topics, key_type=bytes, value_type=bytes)
-    by_lead = app.topic(settings.topic(REPARTITION_TOPIC), key_type=bytes, value_type=bytes,
-                        partitions=settings.partitions)  # fmt: skip
+    by_lead = app.topic(
+        settings.topic(REPARTITION_TOPIC),
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+    )
 
     @app.agent(inputs)
     async def ingest(stream: Any) -> None:
@@ -74,7 +79,9 @@ def build_app(settings: Settings, rules: Rules) -> faust.App:
 
     @app.on_partitions_assigned.connect
     async def seek_to_applied(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
-        applied = await with_backoff("reading applied offsets", lambda: redis.hgetall(state.keys.applied))
+        applied = await with_backoff(
+            "reading applied offsets", lambda: redis.hgetall(state.keys.applied)
+        )
         for tp in assigned:
             done = applied.get(f"{tp.topic}:{tp.partition}".encode())
             if done is not None:
@@ -84,7 +91,8 @@ def build_app(settings: Settings, rules: Rules) -> faust.App:
     async def on_start() -> None:
         republished = await pipeline.republish_outboxes()
         if republished:
-            log.info("republished %d committed batches a previous worker had not confirmed",
-                     republished)  # fmt: skip
+            log.info(
+                "republished %d committed batches a previous worker had not confirmed", republished
+            )
 
     return app

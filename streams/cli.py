@@ -83,14 +83,22 @@ def dev_status() -> None:
 
 
 @main.command()
-@click.option("--brokers", "kafka_bootstrap_servers", help="Kafka bootstrap servers [KAFKA_BOOTSTRAP_SERVERS].")
+@click.option(
+    "--brokers",
+    "kafka_bootstrap_servers",
+    help="Kafka bootstrap servers [KAFKA_BOOTSTRAP_SERVERS].",
+)
 @click.option("--redis-url", help="Redis URL [REDIS_URL].")
 @click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
 @click.option("--topic-prefix", help="Prefix of every topic name [LEADTEMP_TOPIC_PREFIX].")
 @click.option("--redis-prefix", help="Prefix of every Redis key [LEADTEMP_REDIS_PREFIX].")
-@click.option("--partitions", type=int, help="Partitions of the topics it creates [LEADTEMP_PARTITIONS].")
+@click.option(
+    "--partitions", type=int, help="Partitions of the topics it creates [LEADTEMP_PARTITIONS]."
+)
 @click.option("--batch-size", type=int, help="Events per scoring batch [LEADTEMP_BATCH_SIZE].")
-@click.option("--metrics-port", type=int, help="Port of /metrics, 0 for none [LEADTEMP_METRICS_PORT].")
+@click.option(
+    "--metrics-port", type=int, help="Port of /metrics, 0 for none [LEADTEMP_METRICS_PORT]."
+)
 @click.option("--loglevel", default="info", show_default=True)
 def worker(loglevel: str, **flags: object) -> None:
     """Score events from Kafka live, with state in Redis."""
@@ -113,8 +121,10 @@ def worker(loglevel: str, **flags: object) -> None:
         try:
             start_http_server(settings.metrics_port)
         except OSError as e:
-            err.print(f"[red]error:[/red] setting metrics_port (LEADTEMP_METRICS_PORT): "
-                      f"port {settings.metrics_port}: {e.strerror}")  # fmt: skip
+            err.print(
+                f"[red]error:[/red] setting metrics_port (LEADTEMP_METRICS_PORT): "
+                f"port {settings.metrics_port}: {e.strerror}"
+            )
             sys.exit(2)
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
     app = build_app(settings, rules_obj)
@@ -168,8 +178,11 @@ def schema(outputs: bool) -> None:
     """Print the JSON Schema of the input events (or of the output records)."""
     from scoring.schemas import event_schema, output_schema
 
-    click.echo(orjson.dumps(output_schema() if outputs else event_schema(),
-                            option=orjson.OPT_INDENT_2).decode())  # fmt: skip
+    click.echo(
+        orjson.dumps(
+            output_schema() if outputs else event_schema(), option=orjson.OPT_INDENT_2
+        ).decode()
+    )
 
 
 # --------------------------------------------------------------------------- replay
@@ -188,12 +201,23 @@ def parse_time_option(value: str | None, name: str) -> int | None:
 @click.argument("input_path", metavar="INPUT", type=click.Path(allow_dash=True, dir_okay=False))
 @click.option("--until", help="Emit decay downgrades up to this time (RFC 3339) at the end.")
 @click.option("--now", help="The processor's clock for the 5-minute future limit (RFC 3339).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-",
-              help="Where to write the records (JSONL); default stdout.")  # fmt: skip
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="Where to write the records (JSONL); default stdout.",
+)
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (YAML).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
-def replay(input_path: str, until: str | None, now: str | None, output: str,
-           rules_path: str | None, quiet: bool) -> None:  # fmt: skip
+def replay(
+    input_path: str,
+    until: str | None,
+    now: str | None,
+    output: str,
+    rules_path: str | None,
+    quiet: bool,
+) -> None:
     """Score an events file (JSONL, '-' for stdin) offline, with no Kafka or Redis."""
     from scoring.engine import Engine
     from scoring.replay import Replay
@@ -209,9 +233,14 @@ def replay(input_path: str, until: str | None, now: str | None, output: str,
     show = not quiet and size is not None and err.is_terminal
     try:
         with Progress(
-            TextColumn("replay"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
-            console=err, disable=not show, transient=True,
-        ) as progress:  # fmt: skip
+            TextColumn("replay"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not show,
+            transient=True,
+        ) as progress:
             task = progress.add_task("replay", total=size)
             for line_no, line in enumerate(src):
                 stripped = line.rstrip(b"\r\n")
@@ -247,9 +276,15 @@ def print_summary(run: Replay) -> None:
     table.add_row("events accepted", str(s.events))
     table.add_row("duplicates skipped", str(s.duplicates))
     table.add_row("anonymous, held", str(s.held))
-    table.add_row("dead letters", str(sum(s.dead_letters.values())) +
-                  (f" ({', '.join(f'{k} {v}' for k, v in sorted(s.dead_letters.items()))})"
-                   if s.dead_letters else ""))  # fmt: skip
+    table.add_row(
+        "dead letters",
+        str(sum(s.dead_letters.values()))
+        + (
+            f" ({', '.join(f'{k} {v}' for k, v in sorted(s.dead_letters.items()))})"
+            if s.dead_letters
+            else ""
+        ),
+    )
     table.add_row("leads", str(len(run.store.leads)))
     table.add_row("accounts", str(len(run.store.accounts)))
     temps = run.temperatures()

@@ -7,10 +7,16 @@ from prometheus_client import Counter, Gauge, Histogram
 EVENTS = Counter("leadtemp_events_total", "Input events consumed", ["channel", "type"])
 DEAD_LETTERS = Counter("leadtemp_dead_letters_total", "Messages dead-lettered", ["reason"])
 DUPLICATES = Counter("leadtemp_duplicates_total", "Redelivered events skipped", ["kind"])
-BATCH_SIZE = Histogram("leadtemp_batch_size", "Events per scoring batch",
-                       buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000))  # fmt: skip
-BATCH_SECONDS = Histogram("leadtemp_batch_seconds", "Time to score and store one batch",
-                          buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))  # fmt: skip
+BATCH_SIZE = Histogram(
+    "leadtemp_batch_size",
+    "Events per scoring batch",
+    buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+)
+BATCH_SECONDS = Histogram(
+    "leadtemp_batch_seconds",
+    "Time to score and store one batch",
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 LATENCY = Histogram(
     "leadtemp_end_to_end_seconds",
     "Input record timestamp to output record produced",

@@ -19,7 +19,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from scoring.engine import ACCOUNT, LEAD, Engine
 from scoring.events import Event, Rejection, parse_event
-from scoring.records import ALERTS_HOT_ACCOUNT, ALERTS_HOT_LEAD, LEADS_TEMPERATURE, Record, dead_letter
+from scoring.records import (
+    ALERTS_HOT_ACCOUNT,
+    ALERTS_HOT_LEAD,
+    LEADS_TEMPERATURE,
+    Record,
+    dead_letter,
+)
 from scoring.times import rfc3339_from_ms
 from streams import metrics
 from streams.settings import REPARTITION_TOPIC, Settings
@@ -47,7 +53,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def with_backoff(what: str, call: Callable[[], Awaitable[Any]], max_delay: float = 10.0) -> Any:
+async def with_backoff(
+    what: str, call: Callable[[], Awaitable[Any]], max_delay: float = 10.0
+) -> Any:
     """Retry a call on Redis or Kafka trouble, forever: the worker pauses, it never skips."""
     delay = 0.1
     while True:
@@ -59,7 +67,7 @@ async def with_backoff(what: str, call: Callable[[], Awaitable[Any]], max_delay:
         except RedisError as e:
             metrics.REDIS_ERRORS.inc()
             log.warning("%s failed (%s); retrying in %.1fs", what, e, delay)
-        except Exception as e:  # noqa: BLE001 - a producer error type differs by client
+        except Exception as e:
             metrics.KAFKA_ERRORS.inc()
             log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(e).__name__, e, delay)
         await asyncio.sleep(delay * (0.5 + random.random()))
@@ -75,6 +83,7 @@ class Pipeline:
         self.state = state
         self.send = send
         self.repartition_topic = settings.topic(REPARTITION_TOPIC)
+        self.latest_event_ms: int | None = None  # the watermark when settings.clock == "event"
 
     # ------------------------------------------------------------------ ingest
 
@@ -87,20 +96,30 @@ class Pipeline:
         metrics.EVENTS.labels(parsed.channel, parsed.type).inc()
         routing_key = parsed.lead_id or parsed.visitor_id
         assert routing_key is not None
-        delivery = await self.send(self.repartition_topic, routing_key.encode(), msg.value, msg.timestamp)
+        delivery = await self.send(
+            self.repartition_topic, routing_key.encode(), msg.value, msg.timestamp
+        )
         await delivery
 
     async def dead_letter(self, msg: Incoming, reason: str, detail: str) -> None:
         metrics.DEAD_LETTERS.labels(reason).inc()
         key = msg.key.decode(errors="replace") if msg.key is not None else None
-        record = dead_letter(reason, detail, msg.value, rfc3339_from_ms(now_ms()),
-                             topic=msg.topic, partition=msg.partition, offset=msg.offset, key=key)  # fmt: skip
+        record = dead_letter(
+            reason,
+            detail,
+            msg.value,
+            rfc3339_from_ms(now_ms()),
+            topic=msg.topic,
+            partition=msg.partition,
+            offset=msg.offset,
+            key=key,
+        )
         await self.publish([record])
 
     # ------------------------------------------------------------------ scoring
 
     async def score(self, batch: Sequence[Incoming]) -> None:
-        """Apply a batch of re-keyed events; store state, offsets and records atomically; publish."""
+        """Apply re-keyed events; store state, offsets and records atomically; publish."""
         started = time.perf_counter()
         parsed: list[tuple[Incoming, Event]] = []
         for msg in batch:
@@ -132,22 +151,32 @@ class Pipeline:
 
         committed = await with_backoff(
             "storing a batch",
-            lambda: self.state.run_batch(compute, first_keys, offsets,
-                                         on_retry=lambda: metrics.REDIS_RETRIES.labels("race").inc()),
-        )  # fmt: skip
+            lambda: self.state.run_batch(
+                compute,
+                first_keys,
+                offsets,
+                on_retry=lambda: metrics.REDIS_RETRIES.labels("race").inc(),
+            ),
+        )
+        latest = max((e.at for _, e in parsed), default=None)
+        if latest is not None and (self.latest_event_ms is None or latest > self.latest_event_ms):
+            self.latest_event_ms = latest
         metrics.BATCH_SIZE.observe(len(batch))
         metrics.DUPLICATES.labels("event_id").inc(self._duplicates)
         metrics.ALERTS_SUPPRESSED.inc(self._suppressed)
-        await self.publish_committed(committed.records, committed.outbox,
-                                     [m.timestamp for m in batch if m.timestamp])  # fmt: skip
+        await self.publish_committed(
+            committed.records, committed.outbox, [m.timestamp for m in batch if m.timestamp]
+        )
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         metrics.LAST_BATCH.set_to_current_time()
 
     # ------------------------------------------------------------------ decay timer
 
     async def tick(self, limit: int = 1000) -> int:
-        """Emit the downgrades by time that the wall clock has reached; returns how many keys."""
-        now = now_ms()
+        """Emit the downgrades by time that the clock has reached; returns how many keys."""
+        now = now_ms() if self.settings.clock == "wall" else self.latest_event_ms
+        if now is None:
+            return 0
         due = await with_backoff("reading the due index", lambda: self.state.due_now(now, limit))
         if not due:
             return 0
@@ -157,8 +186,11 @@ class Pipeline:
             for _, kind, key in due:
                 if (kind, key) not in store.scheduled:  # stale entry: re-index from the state
                     state = store.lead(key) if kind == LEAD else store.account(key)
-                    at = None if state is None else (
-                        state.next_drop if kind == LEAD else state.next_check)  # fmt: skip
+                    at = (
+                        None
+                        if state is None
+                        else (state.next_drop if kind == LEAD else state.next_check)
+                    )
                     store.schedule(kind, key, at)
             return records
 
@@ -167,15 +199,15 @@ class Pipeline:
             "storing downgrades",
             lambda: self.state.run_batch(compute, keys, None, watermark=now, due=due),
         )
-        metrics.DOWNGRADES_BY_TIME.inc(
-            sum(r.topic == LEADS_TEMPERATURE for r in committed.records))
+        metrics.DOWNGRADES_BY_TIME.inc(sum(r.topic == LEADS_TEMPERATURE for r in committed.records))
         await self.publish_committed(committed.records, committed.outbox, [])
         return len(due)
 
     # ------------------------------------------------------------------ output
 
-    async def publish_committed(self, records: list[Record], outbox: str | None,
-                                input_timestamps: list[float]) -> None:  # fmt: skip
+    async def publish_committed(
+        self, records: list[Record], outbox: str | None, input_timestamps: list[float]
+    ) -> None:
         """Publish a committed batch's records, then drop its outbox."""
         if not records:
             return
@@ -196,9 +228,12 @@ class Pipeline:
 
         async def send_all() -> None:
             deliveries = [
-                await self.send(self.settings.topic(r.topic),
-                                r.key.encode() if r.key is not None else None,
-                                orjson.dumps(r.value), None)  # fmt: skip
+                await self.send(
+                    self.settings.topic(r.topic),
+                    r.key.encode() if r.key is not None else None,
+                    orjson.dumps(r.value),
+                    None,
+                )
                 for r in records
             ]
             await asyncio.gather(*deliveries)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -12,7 +12,6 @@ from scoring.records import (
     ACCOUNTS_TEMPERATURE,
     ALERTS_HOT_ACCOUNT,
     ALERTS_HOT_LEAD,
-    EVENTS_DEADLETTER,
     LEADS_TEMPERATURE,
 )
 
@@ -33,6 +32,7 @@ ENVIRONMENT = {
     "LEADTEMP_GROUP_ID": "group_id",
     "LEADTEMP_METRICS_PORT": "metrics_port",
     "LEADTEMP_TIMER_INTERVAL_MS": "timer_interval_ms",
+    "LEADTEMP_CLOCK": "clock",
 }
 
 
@@ -56,6 +56,10 @@ class Settings(BaseModel):
     group_id: str = Field(default="leadtemp-worker", min_length=1)
     metrics_port: int = Field(default=9108, ge=0, le=65535)  # 0: no HTTP server
     timer_interval_ms: int = Field(default=1000, ge=10, le=3_600_000)
+    # "wall": decay downgrades when the wall clock passes them (production). "event": when the
+    # latest occurred_at seen passes them, as `leadtemp replay` does — for feeding history
+    # through the live pipeline and getting exactly the replay's records.
+    clock: Literal["wall", "event"] = "wall"
 
     @field_validator("redis_url")
     @classmethod
@@ -91,7 +95,9 @@ class Settings(BaseModel):
 def settings_from(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
     """Flags win over the environment, which wins over defaults; SettingsError names the key."""
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {name: environ[var] for var, name in ENVIRONMENT.items() if var in environ}
+    values: dict[str, Any] = {
+        name: environ[var] for var, name in ENVIRONMENT.items() if var in environ
+    }
     values.update({k: v for k, v in flags.items() if v is not None})
     try:
         return Settings.model_validate(values)

@@ -166,7 +166,10 @@ class RedisState:
             try:
                 async with self.redis.pipeline(transaction=True) as pipe:
                     await pipe.watch(self.keys.applied)
-                    applied = {k.decode(): int(v) for k, v in (await pipe.hgetall(self.keys.applied)).items()}
+                    applied = {
+                        k.decode(): int(v)
+                        for k, v in (await pipe.hgetall(self.keys.applied)).items()
+                    }
                     raw: dict[tuple[str, str], bytes | None] = {}
                     while True:
                         missing = [k for k in wanted if k not in raw]
@@ -181,9 +184,7 @@ class RedisState:
                             break
                         except NeedKeys as e:
                             wanted |= e.keys
-                    advanced = {
-                        k: v for k, v in (offsets or {}).items() if v > applied.get(k, -1)
-                    }
+                    advanced = {k: v for k, v in (offsets or {}).items() if v > applied.get(k, -1)}
                     outbox = self._queue_writes(pipe, store, records, advanced)
                     await pipe.execute()
                     return Committed(records, outbox, attempts, store)
@@ -202,7 +203,9 @@ class RedisState:
         pipe.multi()
         for kind, key in store.dirty:
             pipe.set(self.keys.state(kind, key), store.states[(kind, key)].to_bytes())
-        adds = {due_member(k, key): at for (k, key), at in store.scheduled.items() if at is not None}
+        adds = {
+            due_member(k, key): at for (k, key), at in store.scheduled.items() if at is not None
+        }
         removes = [due_member(k, key) for (k, key), at in store.scheduled.items() if at is None]
         if adds:
             pipe.zadd(self.keys.due, adds)
@@ -236,8 +239,9 @@ class RedisState:
 
     async def due_now(self, now: int, limit: int) -> list[tuple[int, str, str]]:
         """Leads and accounts whose next drop or window end has come."""
-        rows = await self.redis.zrangebyscore(self.keys.due, "-inf", now, start=0, num=limit,
-                                              withscores=True)  # fmt: skip
+        rows = await self.redis.zrangebyscore(
+            self.keys.due, "-inf", now, start=0, num=limit, withscores=True
+        )
         return [(int(score), *parse_due_member(member)) for member, score in rows]
 
     async def get(self, kind: str, key: str) -> Any:

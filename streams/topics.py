@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
@@ -11,8 +13,12 @@ from streams.settings import OUTPUT_TOPICS, REPARTITION_TOPIC, Settings
 
 def all_topics(settings: Settings) -> list[str]:
     """Every topic of a deployment: inputs, the repartition topic, outputs, dead letters."""
-    return [*settings.input_topics, settings.topic(REPARTITION_TOPIC),
-            *(settings.topic(t) for t in OUTPUT_TOPICS), settings.topic(EVENTS_DEADLETTER)]  # fmt: skip
+    return [
+        *settings.input_topics,
+        settings.topic(REPARTITION_TOPIC),
+        *(settings.topic(t) for t in OUTPUT_TOPICS),
+        settings.topic(EVENTS_DEADLETTER),
+    ]
 
 
 def ensure_topics(bootstrap: str, names: list[str], partitions: int) -> list[str]:
@@ -22,12 +28,10 @@ def ensure_topics(bootstrap: str, names: list[str], partitions: int) -> list[str
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was quicker
                 admin.create_topics(
                     [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another worker created them at the same time
         return missing
     finally:
         admin.close()

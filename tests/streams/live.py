@@ -119,7 +119,7 @@ async def end_offsets(bootstrap: str, topics: list[str]) -> dict[str, int]:
         for topic in topics:
             parts = consumer.partitions_for_topic(topic) or set()
             if not parts:
-                await consumer._client.force_metadata_update()  # noqa: SLF001
+                await consumer._client.force_metadata_update()
                 parts = consumer.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in parts]
             ends = await consumer.end_offsets(tps) if tps else {}
@@ -152,8 +152,9 @@ def outputs(bootstrap: str, prefix: str) -> dict[str, list[tuple[str | None, dic
     records = run(read_topics(bootstrap, [prefix + t for t in OUTPUTS]))
     by_topic: dict[str, list[tuple[str | None, dict[str, Any]]]] = {t: [] for t in OUTPUTS}
     for r in records:
-        by_topic[r.topic[len(prefix):]].append(
-            (r.key.decode() if r.key is not None else None, orjson.loads(r.value)))
+        by_topic[r.topic[len(prefix) :]].append(
+            (r.key.decode() if r.key is not None else None, orjson.loads(r.value))
+        )
     return by_topic
 
 
