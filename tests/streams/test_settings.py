@@ -1,0 +1,42 @@
+"""Worker settings: flags over environment over defaults; a bad one names the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.settings import SettingsError, settings_from
+
+
+def test_defaults_suit_the_dev_stack() -> None:
+    s = settings_from({}, {})
+    assert (s.kafka_bootstrap_servers, s.redis_url, s.clock) == (
+        "127.0.0.1:9092", "redis://127.0.0.1:6379/0", "wall",
+    )  # fmt: skip
+
+
+def test_environment_is_read_and_flags_win() -> None:
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "k1:9092,k2:9092", "LEADTEMP_BATCH_SIZE": "50"}
+    s = settings_from({"batch_size": 7}, env)
+    assert (s.kafka_bootstrap_servers, s.batch_size) == ("k1:9092,k2:9092", 7)
+    assert s.broker_url == "kafka://k1:9092;kafka://k2:9092"
+
+
+def test_topic_prefix_applies_to_every_topic() -> None:
+    s = settings_from({"topic_prefix": "staging."}, {})
+    assert s.input_topics[0] == "staging.events.email"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LEADTEMP_BATCH_SIZE": "0"}, "setting batch_size (LEADTEMP_BATCH_SIZE): Input should be greater than or equal to 1"),
+        ({"LEADTEMP_BATCH_SIZE": "many"}, "setting batch_size (LEADTEMP_BATCH_SIZE): Input should be a valid integer"),
+        ({"REDIS_URL": "localhost:6379"}, "setting redis_url (REDIS_URL): Value error, must start with redis://"),
+        ({"KAFKA_BOOTSTRAP_SERVERS": "kafka"}, "setting kafka_bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS): Value error, 'kafka' is not host:port"),
+        ({"LEADTEMP_CLOCK": "sundial"}, "setting clock (LEADTEMP_CLOCK): Input should be 'wall' or 'event'"),
+    ],
+)
+def test_a_bad_setting_stops_start_up_naming_the_key(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as e:
+        settings_from({}, env)
+    assert str(e.value).startswith(message)
