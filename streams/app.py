@@ -79,13 +79,14 @@ def build_app(settings: Settings, rules: Rules) -> faust.App:
 
     @app.on_partitions_assigned.connect
     async def seek_to_applied(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        mine = [tp for tp in assigned if tp.topic == by_lead.get_topic_name()]
+        names = [f"{tp.topic}:{tp.partition}" for tp in mine]
         applied = await with_backoff(
-            "reading applied offsets", lambda: redis.hgetall(state.keys.applied)
+            "reading applied offsets", lambda: state.applied_offsets(names)
         )
-        for tp in assigned:
-            done = applied.get(f"{tp.topic}:{tp.partition}".encode())
-            if done is not None:
-                await app.consumer.seek(tp, int(done) + 1)
+        for tp, name in zip(mine, names, strict=True):
+            if name in applied:
+                await app.consumer.seek(tp, applied[name] + 1)
 
     @app.task
     async def on_start() -> None:

@@ -226,7 +226,11 @@ def start_kafka(
     detach: bool = False,
     timeout: float = 120.0,
 ) -> ManagedProcess:
-    """Format storage and start a single-node KRaft broker; return once it answers metadata."""
+    """Format storage and start a single-node KRaft broker; return once it answers metadata.
+
+    `detach`: keep running after this process exits (`leadtemp dev up`); otherwise the
+    broker is stopped with us.
+    """
     version = version or os.environ.get("LEADTEMP_KAFKA_VERSION", DEFAULT_KAFKA_VERSION)
     controller_port = controller_port or free_port()
     require_free_port(port, "Kafka", "LEADTEMP_KAFKA_PORT")
@@ -257,8 +261,11 @@ def start_kafka(
     out = open(log, "ab")  # noqa: SIM115 - the child keeps writing to it
     proc = subprocess.Popen(
         [*java, "kafka.Kafka", str(props)],
-        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=None if detach else die_with_parent,
     )  # fmt: skip
     bootstrap = f"127.0.0.1:{port}"
     managed = ManagedProcess("kafka", proc, log, bootstrap, workdir, out)
@@ -274,6 +281,15 @@ def start_kafka(
         managed.stop()
         raise ServiceError(f"Kafka did not start; last lines of {log}:\n{tail}") from None
     return managed
+
+
+def die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the process that started us dies (Linux),
+    so services a test session started never outlive it, however it ends."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def uuid_for_kafka() -> str:
@@ -329,9 +345,12 @@ def redis_answers(url: str) -> bool:
 
 
 def start_redis(
-    workdir: Path, port: int, persistent: bool = False, timeout: float = 30.0
+    workdir: Path, port: int, persistent: bool = False, timeout: float = 30.0, detach: bool = False
 ) -> ManagedProcess:
-    """Start redis-server on 127.0.0.1:port; AOF on when persistent, no persistence otherwise."""
+    """Start redis-server on 127.0.0.1:port; AOF on when persistent, no persistence otherwise.
+
+    `detach`: keep running after this process exits; otherwise it is stopped with us.
+    """
     binary = redis_server_binary()
     require_free_port(port, "Redis", "LEADTEMP_REDIS_PORT")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -342,8 +361,12 @@ def start_redis(
         "--appendonly", "yes" if persistent else "no",
     ]  # fmt: skip
     proc = subprocess.Popen(
-        args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=None if detach else die_with_parent,
     )  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
     managed = ManagedProcess("redis", proc, log, url, workdir)
@@ -402,10 +425,10 @@ class DevStack:
         """Start whatever is not running yet; return the addresses."""
         self.root.mkdir(parents=True, exist_ok=True)
         if self.running_pid("redis") is None:
-            r = start_redis(self.root / "redis", self.redis_port, persistent=True)
+            r = start_redis(self.root / "redis", self.redis_port, persistent=True, detach=True)
             self.pidfile("redis").write_text(str(r.proc.pid))
         if self.running_pid("kafka") is None:
-            k = start_kafka(self.root / "kafka", self.kafka_port)
+            k = start_kafka(self.root / "kafka", self.kafka_port, detach=True)
             self.pidfile("kafka").write_text(str(k.proc.pid))
         return self.addresses()
 

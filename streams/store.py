@@ -51,9 +51,9 @@ class Keys:
     def due(self) -> str:
         return f"{self.prefix}due"
 
-    @property
-    def applied(self) -> str:
-        return f"{self.prefix}applied"
+    def applied(self, partition: str) -> str:
+        """The last offset applied of one input partition ("topic:partition")."""
+        return f"{self.prefix}applied:{partition}"
 
     @property
     def outboxes(self) -> str:
@@ -165,11 +165,18 @@ class RedisState:
             attempts += 1
             try:
                 async with self.redis.pipeline(transaction=True) as pipe:
-                    await pipe.watch(self.keys.applied)
-                    applied = {
-                        k.decode(): int(v)
-                        for k, v in (await pipe.hgetall(self.keys.applied)).items()
-                    }
+                    # Watching the applied offsets of the batch's partitions fences a worker
+                    # that lost them: if the new owner commits first, this EXEC fails, and the
+                    # recomputation skips what the other applied.
+                    partitions = sorted(offsets or {})
+                    applied: dict[str, int] = {}
+                    if partitions:
+                        names = [self.keys.applied(tp) for tp in partitions]
+                        await pipe.watch(*names)
+                        values = await pipe.mget(names)
+                        applied = {
+                            tp: int(v) for tp, v in zip(partitions, values, strict=True) if v
+                        }
                     raw: dict[tuple[str, str], bytes | None] = {}
                     while True:
                         missing = [k for k in wanted if k not in raw]
@@ -211,8 +218,8 @@ class RedisState:
             pipe.zadd(self.keys.due, adds)
         if removes:
             pipe.zrem(self.keys.due, *removes)
-        if advanced:
-            pipe.hset(self.keys.applied, mapping=advanced)  # type: ignore[arg-type]
+        for partition, offset in advanced.items():
+            pipe.set(self.keys.applied(partition), offset)
         if not records:
             return None
         batch_id = uuid.uuid4().hex
@@ -243,6 +250,13 @@ class RedisState:
             self.keys.due, "-inf", now, start=0, num=limit, withscores=True
         )
         return [(int(score), *parse_due_member(member)) for member, score in rows]
+
+    async def applied_offsets(self, partitions: list[str]) -> dict[str, int]:
+        """The last applied offset of each partition that has one."""
+        if not partitions:
+            return {}
+        values = await self.redis.mget([self.keys.applied(tp) for tp in partitions])
+        return {tp: int(v) for tp, v in zip(partitions, values, strict=True) if v is not None}
 
     async def get(self, kind: str, key: str) -> Any:
         """One state, decoded (for inspection and tests)."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from scoring.records import EVENTS_DEADLETTER
 from streams.settings import OUTPUT_TOPICS, REPARTITION_TOPIC, Settings
@@ -21,8 +22,12 @@ def all_topics(settings: Settings) -> list[str]:
     ]
 
 
-def ensure_topics(bootstrap: str, names: list[str], partitions: int) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+def ensure_topics(
+    bootstrap: str, names: list[str], partitions: int, timeout: float = 60.0
+) -> list[str]:
+    """Create the topics that do not exist yet and wait until the broker serves them all
+    (a consumer group that joins before a new topic is in its metadata is not assigned it
+    until its metadata next expires, minutes later). Returns the names created."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     try:
         existing = set(admin.list_topics())
@@ -32,6 +37,25 @@ def ensure_topics(bootstrap: str, names: list[str], partitions: int) -> list[str
                 admin.create_topics(
                     [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
                 )
+        deadline = time.monotonic() + timeout
+        while not _all_served(admin, names):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics not served after {timeout:.0f}s: {', '.join(names)}")
+            time.sleep(0.2)
         return missing
     finally:
         admin.close()
+
+
+def _all_served(admin: KafkaAdminClient, names: list[str]) -> bool:
+    """Every topic exists, with leaders for all its partitions."""
+    try:
+        described = admin.describe_topics(names)
+    except KafkaError:
+        return False
+    return len(described) == len(names) and all(
+        t["error_code"] == 0
+        and t["partitions"]
+        and all(p["leader_id"] >= 0 for p in t["partitions"])
+        for t in described
+    )

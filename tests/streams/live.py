@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.devservices import free_port
+from streams.devservices import die_with_parent, free_port
 from streams.settings import REPARTITION_TOPIC
 from tests.conftest import Services
 
@@ -60,8 +60,9 @@ class Worker:
         log = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115
         env = {**self.env, "LEADTEMP_METRICS_PORT": str(free_port())}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"],
+            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent,
         )  # fmt: skip
         self.procs.append(proc)
         return proc

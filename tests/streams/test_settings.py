@@ -29,11 +29,26 @@ def test_topic_prefix_applies_to_every_topic() -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"LEADTEMP_BATCH_SIZE": "0"}, "setting batch_size (LEADTEMP_BATCH_SIZE): Input should be greater than or equal to 1"),
-        ({"LEADTEMP_BATCH_SIZE": "many"}, "setting batch_size (LEADTEMP_BATCH_SIZE): Input should be a valid integer"),
-        ({"REDIS_URL": "localhost:6379"}, "setting redis_url (REDIS_URL): Value error, must start with redis://"),
-        ({"KAFKA_BOOTSTRAP_SERVERS": "kafka"}, "setting kafka_bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS): Value error, 'kafka' is not host:port"),
-        ({"LEADTEMP_CLOCK": "sundial"}, "setting clock (LEADTEMP_CLOCK): Input should be 'wall' or 'event'"),
+        (
+            {"LEADTEMP_BATCH_SIZE": "0"},
+            "setting batch_size (LEADTEMP_BATCH_SIZE): Input should be greater than or equal to 1",
+        ),
+        (
+            {"LEADTEMP_BATCH_SIZE": "many"},
+            "setting batch_size (LEADTEMP_BATCH_SIZE): Input should be a valid integer",
+        ),
+        (
+            {"REDIS_URL": "localhost:6379"},
+            "setting redis_url (REDIS_URL): Value error, must start with redis://",
+        ),
+        (
+            {"KAFKA_BOOTSTRAP_SERVERS": "kafka"},
+            "setting kafka_bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS): Value error, 'kafka' is not host:port",
+        ),
+        (
+            {"LEADTEMP_CLOCK": "sundial"},
+            "setting clock (LEADTEMP_CLOCK): Input should be 'wall' or 'event'",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_key(env: dict[str, str], message: str) -> None:

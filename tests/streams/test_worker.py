@@ -139,14 +139,15 @@ def generated(n: int, leads: int) -> list[bytes]:
 
 
 def applied_total(w: Worker) -> int:
+    """Events the worker has applied (one past the last applied offset, summed)."""
     import redis
 
     client = redis.Redis.from_url(w.services.redis_url)
     try:
-        # applied offsets are last offsets: +1 per partition gives messages applied
-        return sum(
-            int(v) + 1 for v in client.hgetall(w.prefix.replace(".", ":") + "applied").values()
-        )
+        keys = list(client.scan_iter(w.prefix.replace(".", ":") + "applied:*"))
+        return sum(int(v) + 1 for v in client.mget(keys)) if keys else 0
+    except redis.ConnectionError:
+        return 0  # Redis is restarting
     finally:
         client.close()
 
@@ -174,27 +175,81 @@ def lead_states(w: Worker) -> dict[str, Any]:
         client.close()
 
 
+def no_timer_worker(services: Services, prefix: str, tmp_path: Path) -> Worker:
+    # No timer: downgrades by time then happen only before a lead's own later event, the same
+    # whatever the interleaving of partitions, so state can be compared exactly.
+    return Worker(services, prefix, tmp_path, LEADTEMP_TIMER_INTERVAL_MS="3600000")
+
+
 def test_kill_9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
     services: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    # No timer: downgrades by time then happen only before a lead's own later event, the same
-    # whatever the interleaving of partitions, so state can be compared exactly.
-    worker = Worker(services, topic_prefix, tmp_path, LEADTEMP_TIMER_INTERVAL_MS="3600000")
+    worker = no_timer_worker(services, topic_prefix, tmp_path)
+
+    def disrupt(first: Any) -> None:
+        worker.kill(first)  # SIGKILL: no clean shutdown, no final commit
+        worker.start()
+
     try:
-        check_kill_and_restart(worker)
+        check_stream_survives(worker, disrupt)
     finally:
         worker.stop_all()
 
 
-def check_kill_and_restart(worker: Worker) -> None:
+def test_two_workers_share_the_partitions_and_one_stopping_changes_nothing(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    worker = no_timer_worker(services, topic_prefix, tmp_path)
+
+    def disrupt(first: Any) -> None:
+        worker.kill(first)  # the second takes over its partitions
+
+    worker.start()  # the second worker, started before the stream
+    try:
+        check_stream_survives(worker, disrupt)
+    finally:
+        worker.stop_all()
+
+
+def test_a_redis_restart_mid_stream_makes_the_worker_wait_then_recover(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    from streams.devservices import free_port, start_redis
+
+    port = free_port()
+    own = start_redis(tmp_path / "redis", port, persistent=True)
+    worker = no_timer_worker(Services(services.kafka_bootstrap, own.address, "own"), topic_prefix,
+                             tmp_path)  # fmt: skip
+    restarted: list[Any] = []
+
+    def disrupt(first: Any) -> None:
+        own.stop()  # SIGTERM: Redis writes its append-only file and exits
+        restarted.append(start_redis(tmp_path / "redis", port, persistent=True))
+
+    try:
+        check_stream_survives(worker, disrupt)
+        assert first_worker_alive(worker)
+    finally:
+        worker.stop_all()
+        for r in restarted:
+            r.stop()
+        own.stop()
+
+
+def first_worker_alive(worker: Worker) -> bool:
+    return worker.procs[0].poll() is None
+
+
+def check_stream_survives(worker: Worker, disrupt: Any) -> None:
+    """10,000 events; `disrupt` mid-stream; then every lead's state in Redis equals what the
+    engine gives for the same stream, and every expected record id is on the output topics."""
     lines = generated(10_000, leads=300)
     bootstrap = worker.services.kafka_bootstrap
     first = worker.start()
     run(produce(bootstrap, [(channel_topic(worker.prefix, line), None, line) for line in lines]))
     wait_for(lambda: applied_total(worker) >= 2_000, 120, "the worker to apply 2,000 events")
-    worker.kill(first)  # SIGKILL: no clean shutdown, no final commit
+    disrupt(first)
     assert applied_total(worker) < len(lines)
-    worker.start()
     routed = wait_for(lambda: (r := routed_in_partition_order(worker)) and len(r) >= len(lines) and r,
                       180, "every event to be routed")  # fmt: skip
     wait_for(lambda: applied_total(worker) >= len(routed), 180, "every routed event to be applied")

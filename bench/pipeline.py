@@ -1,0 +1,233 @@
+"""Benchmark: the live pipeline on a real broker and Redis (started here unless
+KAFKA_BOOTSTRAP_SERVERS and REDIS_URL are set).
+
+1. pre-loads N events into the input topics, then runs one worker process and measures
+   events/s from its first to its last applied event;
+2. on the same topics, the rate of a raw aiokafka consumer that only deserializes (the
+   ceiling for a Python consumer here), and the ratio;
+3. end-to-end latency (input record timestamp -> output record timestamp) at an offered
+   load of --rate events/s of new leads;
+4. Redis memory per lead.
+
+    .venv/bin/python -m bench.pipeline [--events N] [--leads N] [--rate R] [--seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+import redis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from rich.console import Console
+from rich.table import Table
+
+from bench.generate import events
+from scoring.times import rfc3339_from_ms
+from streams.devservices import free_port, start_kafka, start_redis
+from streams.settings import REPARTITION_TOPIC, settings_from
+from streams.topics import all_topics, ensure_topics
+
+console = Console()
+
+
+def channel_of(line: bytes) -> str:
+    return orjson.loads(line)["type"].split(".")[0]
+
+
+async def preload(bootstrap: str, prefix: str, lines: list[bytes]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256_000)
+    await producer.start()
+    try:
+        for line in lines:
+            await producer.send(f"{prefix}events.{channel_of(line)}", value=line)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def raw_consumer_rate(bootstrap: str, topics: list[str], n: int) -> float:
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=None, enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    seen = 0
+    try:
+        start = time.perf_counter()
+        while seen < n:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            for records in batch.values():
+                for r in records:
+                    orjson.loads(r.value)
+                    seen += 1
+        return seen / (time.perf_counter() - start)
+    finally:
+        await consumer.stop()
+
+
+def applied(client: redis.Redis, prefix: str) -> int:
+    keys = list(client.scan_iter(f"{prefix}applied:*"))
+    return sum(int(v) + 1 for v in client.mget(keys)) if keys else 0
+
+
+async def paced(bootstrap: str, prefix: str, rate: int, seconds: int) -> dict[str, float]:
+    """New leads at `rate` events/s; returns event id -> input record timestamp (s)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    sent: dict[str, float] = {}
+    run = uuid.uuid4().hex[:6]
+    try:
+        start = time.perf_counter()
+        for i in range(rate * seconds):
+            due = start + i / rate
+            if (delay := due - time.perf_counter()) > 0:
+                await asyncio.sleep(delay)
+            event_id = f"lat-{run}-{i}"
+            now = int(time.time() * 1000)
+            value = orjson.dumps({"event_id": event_id, "type": "email.clicked",
+                                  "occurred_at": rfc3339_from_ms(now),
+                                  "lead": {"id": f"lat-{run}-{i}"}})  # fmt: skip
+            meta = await (await producer.send(f"{prefix}events.email", value=value))
+            sent[event_id] = meta.timestamp / 1000
+        await producer.flush()
+    finally:
+        await producer.stop()
+    return sent
+
+
+async def output_times(
+    bootstrap: str, topic: str, wanted: set[str], timeout: float
+) -> dict[str, float]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=None, enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    got: dict[str, float] = {}
+    try:
+        deadline = time.monotonic() + timeout
+        while len(got) < len(wanted) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for r in records:
+                    cause = orjson.loads(r.value).get("caused_by_event_id")
+                    if cause in wanted:
+                        got[cause] = r.timestamp / 1000
+        return got
+    finally:
+        await consumer.stop()
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--events", type=int, default=200_000)
+    p.add_argument("--leads", type=int, default=20_000)
+    p.add_argument("--rate", type=int, default=1_000)
+    p.add_argument("--seconds", type=int, default=20)
+    args = p.parse_args()
+
+    started: list[object] = []
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    redis_url = os.environ.get("REDIS_URL")
+    work = Path(tempfile.mkdtemp(prefix="leadtemp-bench-"))
+    if not (bootstrap and redis_url):
+        with console.status("starting Kafka and Redis…"):
+            r = start_redis(work / "redis", free_port())
+            k = start_kafka(work / "kafka", free_port())
+        started += [k, r]
+        bootstrap, redis_url = k.address, r.address
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    settings = settings_from({"kafka_bootstrap_servers": bootstrap, "redis_url": redis_url,
+                              "topic_prefix": prefix, "redis_prefix": prefix})  # fmt: skip
+    ensure_topics(bootstrap, all_topics(settings), settings.partitions)
+    client = redis.Redis.from_url(redis_url)
+    worker = None
+    try:
+        start_ms = int(time.time() * 1000) - 100 * 86_400_000
+        with console.status(f"generating and pre-loading {args.events:,} events…"):
+            lines = list(
+                events(args.events, args.leads, args.leads // 5, days=90, start_ms=start_ms)
+            )
+            asyncio.run(preload(bootstrap, prefix, lines))
+        with console.status("raw consumer…"):
+            raw_rate = asyncio.run(raw_consumer_rate(bootstrap, settings.input_topics, len(lines)))
+        memory_before = client.info("memory")["used_memory"]
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "REDIS_URL": redis_url,
+               "LEADTEMP_TOPIC_PREFIX": prefix, "LEADTEMP_REDIS_PREFIX": prefix,
+               "LEADTEMP_GROUP_ID": f"{prefix}worker", "LEADTEMP_METRICS_PORT": "0"}  # fmt: skip
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"], env=env,
+            stdout=open(work / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+            start_new_session=True,
+        )  # fmt: skip
+        with console.status("worker catching up with the backlog…"):
+            while applied(client, prefix) == 0:
+                time.sleep(0.05)
+            t0 = time.perf_counter()
+            first = applied(client, prefix)
+            routed_total = None
+            while True:
+                done = applied(client, prefix)
+                if routed_total is None or done < routed_total:
+                    routed_total = asyncio.run(_total(bootstrap, prefix + REPARTITION_TOPIC))
+                if done >= len(lines) and done >= routed_total:
+                    break
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - t0
+        worker_rate = (done - first) / elapsed
+        leads = sum(1 for _ in client.scan_iter(f"{prefix}lead:*", count=10_000))
+        memory_per_lead = (client.info("memory")["used_memory"] - memory_before) / max(1, leads)
+
+        with console.status(f"offering {args.rate} events/s for {args.seconds}s…"):
+            sent = asyncio.run(paced(bootstrap, prefix, args.rate, args.seconds))
+            out = asyncio.run(output_times(bootstrap, prefix + "leads.temperature", set(sent), 60))
+        latencies = [out[k] - sent[k] for k in out]
+
+        table = Table(title="pipeline benchmark (one worker process)", show_header=False)
+        table.add_row("events pre-loaded", f"{len(lines):,} over {args.leads:,} leads")
+        table.add_row("worker throughput", f"{worker_rate:,.0f} events/s")
+        table.add_row("raw aiokafka consumer (deserialize only)", f"{raw_rate:,.0f} events/s")
+        table.add_row("ratio", f"{worker_rate / raw_rate:.2f}")
+        table.add_row("Redis memory per lead", f"{memory_per_lead:,.0f} bytes ({leads:,} leads)")
+        if latencies:
+            table.add_row(f"latency at {args.rate}/s offered (n={len(latencies):,})",
+                          f"p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+                          f"p99 {percentile(latencies, 99) * 1000:.0f} ms, "
+                          f"max {max(latencies) * 1000:.0f} ms")  # fmt: skip
+        table.add_row("records missing in latency run", f"{len(sent) - len(out):,}")
+        console.print(table)
+    finally:
+        if worker is not None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=60)
+        client.close()
+        for service in started:
+            service.stop()  # type: ignore[attr-defined]
+
+
+async def _total(bootstrap: str, topic: str) -> int:
+    from aiokafka import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
+
+
+if __name__ == "__main__":
+    main()
