@@ -103,7 +103,10 @@ class HotAccountAlert(_AccountFields):
 class DeadLetter(_Out):
     """`events.deadletter`: input that could not be processed."""
 
-    reason: Literal["invalid_json", "invalid_event", "unknown_type", "future_event", "too_large"]
+    reason: Literal[
+        "invalid_json", "invalid_event", "unknown_type", "future_event", "too_large",
+        "processing_error",  # the live worker: a valid event whose scoring raised
+    ]  # fmt: skip
     detail: str
     topic: str | None
     partition: int | None

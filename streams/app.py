@@ -61,14 +61,15 @@ def build_app(settings: Settings, rules: Rules) -> faust.App:
         partitions=settings.partitions,
     )
 
+    within = settings.batch_within_ms / 1000
+
     @app.agent(inputs)
     async def ingest(stream: Any) -> None:
-        async for event in stream.events():
-            await pipeline.ingest(_incoming(event))
+        async for events in stream.take_events(settings.batch_size, within=within):
+            await pipeline.ingest([_incoming(e) for e in events])
 
     @app.agent(by_lead)
     async def score(stream: Any) -> None:
-        within = settings.batch_within_ms / 1000
         async for events in stream.take_events(settings.batch_size, within=within):
             await pipeline.score([_incoming(e) for e in events])
 

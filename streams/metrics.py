@@ -29,4 +29,5 @@ REDIS_RETRIES = Counter("leadtemp_redis_retries_total", "Batches recomputed or r
 REDIS_ERRORS = Counter("leadtemp_redis_errors_total", "Redis calls that failed")
 KAFKA_ERRORS = Counter("leadtemp_kafka_errors_total", "Kafka produce calls that failed")
 DOWNGRADES_BY_TIME = Counter("leadtemp_downgrades_by_time_total", "Decay and window downgrades")
+LEADS = Gauge("leadtemp_leads", "Leads at each temperature (all workers)", ["temperature"])
 LAST_BATCH = Gauge("leadtemp_last_batch_timestamp_seconds", "When the last batch was stored")

@@ -29,9 +29,12 @@ from scoring.records import (
 from scoring.times import rfc3339_from_ms
 from streams import metrics
 from streams.settings import REPARTITION_TOPIC, Settings
-from streams.store import VISITOR, BatchStore, RedisState
+from streams.store import VISITOR, BatchStore, NeedKeys, Recompute, RedisState
 
 log = logging.getLogger("leadtemp.worker")
+
+# A dead-letter reason beyond the input contract's: the event was valid but scoring it raised.
+PROCESSING_ERROR = "processing_error"
 
 # (topic, key, value, timestamp seconds or None) -> awaitable delivery
 Send = Callable[[str, bytes | None, bytes, float | None], Awaitable[Awaitable[Any]]]
@@ -87,34 +90,44 @@ class Pipeline:
 
     # ------------------------------------------------------------------ ingest
 
-    async def ingest(self, msg: Incoming) -> None:
-        """Validate one input message; route it by lead (or visitor) id, or dead-letter it."""
-        parsed = parse_event(msg.value, now_ms())
-        if isinstance(parsed, Rejection):
-            await self.dead_letter(msg, parsed.reason, parsed.detail)
-            return
-        metrics.EVENTS.labels(parsed.channel, parsed.type).inc()
-        routing_key = parsed.lead_id or parsed.visitor_id
-        assert routing_key is not None
-        delivery = await self.send(
-            self.repartition_topic, routing_key.encode(), msg.value, msg.timestamp
-        )
-        await delivery
+    async def ingest(self, batch: Sequence[Incoming]) -> None:
+        """Validate input messages; route each by lead (or visitor) id, or dead-letter it.
 
-    async def dead_letter(self, msg: Incoming, reason: str, detail: str) -> None:
+        Returns once the broker has every forwarded message, so acking the batch after
+        this never loses one."""
+        now = now_ms()
+        letters: list[Record] = []
+
+        async def forward_all() -> None:
+            letters.clear()  # (a retry starts over)
+            deliveries = []
+            for msg in batch:
+                parsed = parse_event(msg.value, now)
+                if isinstance(parsed, Rejection):
+                    letters.append(self._dead_letter(msg, parsed.reason, parsed.detail))
+                    continue
+                metrics.EVENTS.labels(parsed.channel, parsed.type).inc()
+                routing_key = parsed.lead_id or parsed.visitor_id
+                assert routing_key is not None
+                deliveries.append(
+                    await self.send(
+                        self.repartition_topic, routing_key.encode(), msg.value, msg.timestamp
+                    )
+                )
+            await asyncio.gather(*deliveries)
+
+        await with_backoff("forwarding events", forward_all)
+        if letters:
+            await self.publish(letters)
+
+    def _dead_letter(self, msg: Incoming, reason: str, detail: str) -> Record:
         metrics.DEAD_LETTERS.labels(reason).inc()
         key = msg.key.decode(errors="replace") if msg.key is not None else None
-        record = dead_letter(
-            reason,
-            detail,
-            msg.value,
-            rfc3339_from_ms(now_ms()),
-            topic=msg.topic,
-            partition=msg.partition,
-            offset=msg.offset,
-            key=key,
-        )
-        await self.publish([record])
+        received = rfc3339_from_ms(now_ms())
+        return dead_letter(
+            reason, detail, msg.value, received,
+            topic=msg.topic, partition=msg.partition, offset=msg.offset, key=key,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ scoring
 
@@ -125,7 +138,7 @@ class Pipeline:
         for msg in batch:
             event = parse_event(msg.value, now_ms() + 10 * 60_000)  # ingest checked the clock
             if isinstance(event, Rejection):  # cannot happen unless the topic is written by others
-                await self.dead_letter(msg, event.reason, event.detail)
+                await self.publish([self._dead_letter(msg, event.reason, event.detail)])
             else:
                 parsed.append((msg, event))
         offsets: dict[str, int] = {}
@@ -136,17 +149,29 @@ class Pipeline:
             (VISITOR, e.visitor_id) for _, e in parsed if e.visitor_id
         }
 
+        poisoned: dict[int, str] = {}  # events the engine failed on: dead-lettered, not applied
+        counts = {"suppressed": 0, "duplicates": 0}
+
         def compute(store: BatchStore, applied: dict[str, int]) -> list[Record]:
             records: list[Record] = []
-            self._suppressed = 0
-            self._duplicates = 0
-            for msg, event in parsed:
+            counts.update(suppressed=0, duplicates=0)
+            for i, (msg, event) in enumerate(parsed):
                 if msg.offset <= applied.get(f"{msg.topic}:{msg.partition}", -1):
                     continue  # applied before a crash or a rebalance
-                outcome = self.engine.apply(event, store)
+                if i in poisoned:
+                    records.append(self._dead_letter(msg, PROCESSING_ERROR, poisoned[i]))
+                    continue
+                try:
+                    outcome = self.engine.apply(event, store)
+                except NeedKeys:
+                    raise
+                except Exception as e:
+                    log.exception("scoring event %s failed; dead-lettering it", event.event_id)
+                    poisoned[i] = f"{type(e).__name__}: {e}"[:500]
+                    raise Recompute from e  # state may be half-changed: start over without it
                 records += outcome.records
-                self._suppressed += outcome.alerts_suppressed
-                self._duplicates += outcome.duplicate
+                counts["suppressed"] += outcome.alerts_suppressed
+                counts["duplicates"] += outcome.duplicate
             return records
 
         committed = await with_backoff(
@@ -162,8 +187,8 @@ class Pipeline:
         if latest is not None and (self.latest_event_ms is None or latest > self.latest_event_ms):
             self.latest_event_ms = latest
         metrics.BATCH_SIZE.observe(len(batch))
-        metrics.DUPLICATES.labels("event_id").inc(self._duplicates)
-        metrics.ALERTS_SUPPRESSED.inc(self._suppressed)
+        metrics.DUPLICATES.labels("event_id").inc(counts["duplicates"])
+        metrics.ALERTS_SUPPRESSED.inc(counts["suppressed"])
         await self.publish_committed(
             committed.records, committed.outbox, [m.timestamp for m in batch if m.timestamp]
         )
@@ -174,6 +199,9 @@ class Pipeline:
 
     async def tick(self, limit: int = 1000) -> int:
         """Emit the downgrades by time that the clock has reached; returns how many keys."""
+        counts = await with_backoff("reading counts", self.state.temperature_counts)
+        for temperature, n in counts.items():
+            metrics.LEADS.labels(temperature).set(n)
         now = now_ms() if self.settings.clock == "wall" else self.latest_event_ms
         if now is None:
             return 0

@@ -49,7 +49,9 @@ class Settings(BaseModel):
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", min_length=1)
     rules_path: str | None = None
     topic_prefix: str = ""
-    redis_prefix: str = "lt:"
+    # One hash tag for every key: batches are multi-key transactions, which Redis Cluster
+    # allows within one slot, so the keyspace moves to a cluster unchanged.
+    redis_prefix: str = "{lt}:"
     partitions: int = Field(default=4, ge=1, le=1024)
     batch_size: int = Field(default=500, ge=1, le=100_000)
     batch_within_ms: int = Field(default=50, ge=1, le=60_000)

@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from scoring.engine import ACCOUNT, LEAD
-from scoring.records import Record
+from scoring.records import LEADS_TEMPERATURE, Record
 from scoring.state import AccountState, LeadState, VisitorState
 
 VISITOR = "visitor"
@@ -30,7 +30,11 @@ _DECODE: dict[str, Callable[[bytes], Any]] = {
 T = TypeVar("T")
 
 
-class NeedKeys(Exception):
+class Recompute(Exception):
+    """Start the batch's computation over from the state as read (nothing is written)."""
+
+
+class NeedKeys(Recompute):
     """The engine asked for state this batch has not read yet."""
 
     def __init__(self, keys: set[tuple[str, str]]) -> None:
@@ -61,6 +65,11 @@ class Keys:
 
     def outbox(self, batch_id: str) -> str:
         return f"{self.prefix}outbox:{batch_id}"
+
+    @property
+    def temperatures(self) -> str:
+        """How many leads are at each temperature (kept with the state, so exact)."""
+        return f"{self.prefix}temperatures"
 
 
 def due_member(kind: str, key: str) -> str:
@@ -191,6 +200,8 @@ class RedisState:
                             break
                         except NeedKeys as e:
                             wanted |= e.keys
+                        except Recompute:
+                            pass
                     advanced = {k: v for k, v in (offsets or {}).items() if v > applied.get(k, -1)}
                     outbox = self._queue_writes(pipe, store, records, advanced)
                     await pipe.execute()
@@ -222,6 +233,11 @@ class RedisState:
             pipe.set(self.keys.applied(partition), offset)
         if not records:
             return None
+        for r in records:
+            if r.topic == LEADS_TEMPERATURE:
+                if r.value["from"] is not None:
+                    pipe.hincrby(self.keys.temperatures, r.value["from"], -1)
+                pipe.hincrby(self.keys.temperatures, r.value["to"], 1)
         batch_id = uuid.uuid4().hex
         pipe.rpush(self.keys.outbox(batch_id), *[orjson.dumps(r.as_replay_line()) for r in records])
         pipe.sadd(self.keys.outboxes, batch_id)
@@ -257,6 +273,10 @@ class RedisState:
             return {}
         values = await self.redis.mget([self.keys.applied(tp) for tp in partitions])
         return {tp: int(v) for tp, v in zip(partitions, values, strict=True) if v is not None}
+
+    async def temperature_counts(self) -> dict[str, int]:
+        counts = await self.redis.hgetall(self.keys.temperatures)
+        return {k.decode(): int(v) for k, v in counts.items()}
 
     async def get(self, kind: str, key: str) -> Any:
         """One state, decoded (for inspection and tests)."""

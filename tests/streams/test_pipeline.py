@@ -1,0 +1,95 @@
+"""The worker's batch logic against real Redis and Kafka, without Faust."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+from redis.asyncio import Redis
+
+from scoring.engine import Engine, Outcome
+from scoring.events import Event
+from streams.pipeline import PROCESSING_ERROR, Incoming, Pipeline
+from streams.settings import settings_from
+from streams.store import RedisState
+from tests.conftest import Services
+from tests.streams.live import outputs
+
+pytestmark = pytest.mark.services
+
+
+class FailsOn(Engine):
+    """An engine with a bug that shows on one event."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__()
+        self.bad = event_id
+
+    def apply(self, event: Event, store: Any) -> Outcome:
+        if event.event_id == self.bad:
+            store.lead("lead-1").seen.append("garbage!")  # half-changed state, then the bug
+            raise ZeroDivisionError("division by zero")
+        return super().apply(event, store)
+
+
+def message(i: int, event_id: str, offset: int) -> Incoming:
+    value = orjson.dumps({"event_id": event_id, "type": "email.opened",
+                          "occurred_at": f"2026-10-05T09:0{i}:00Z", "lead": {"id": "lead-1"}})  # fmt: skip
+    return Incoming(value, b"lead-1", "by-lead", 0, offset, None)
+
+
+async def score_with(services: Services, prefix: str, engine: Engine, batch: list[Incoming]) -> Any:
+    settings = settings_from({"kafka_bootstrap_servers": services.kafka_bootstrap,
+                              "redis_url": services.redis_url, "topic_prefix": prefix,
+                              "redis_prefix": prefix}, {})  # fmt: skip
+    redis = Redis.from_url(services.redis_url)
+    producer = AIOKafkaProducer(bootstrap_servers=services.kafka_bootstrap)
+    await producer.start()
+
+    async def send(topic: str, key: bytes | None, value: bytes, ts: float | None) -> Any:
+        return await producer.send(topic, key=key, value=value)
+
+    try:
+        state = RedisState(redis, prefix)
+        await Pipeline(settings, engine, state, send).score(batch)
+        return await state.get("lead", "lead-1"), await state.applied_offsets(["by-lead:0"])
+    finally:
+        await producer.stop()
+        await redis.aclose()
+
+
+def test_an_event_the_engine_fails_on_is_dead_lettered_and_the_rest_applied(
+    services: Services, topic_prefix: str
+) -> None:
+    batch = [message(1, "ok-1", 10), message(2, "boom", 11), message(3, "ok-2", 12)]
+    lead, applied = asyncio.run(score_with(services, topic_prefix, FailsOn("boom"), batch))
+    assert applied == {"by-lead:0": 12}
+    assert len(lead.seen) == 2 and "garbage!" not in lead.seen  # nothing of the failed event
+    letters = [v for _, v in outputs(services.kafka_bootstrap, topic_prefix)["events.deadletter"]]
+    assert [(v["reason"], v["offset"]) for v in letters] == [(PROCESSING_ERROR, 11)]
+    assert letters[0]["detail"] == "ZeroDivisionError: division by zero"
+
+
+def test_a_batch_already_applied_changes_nothing(services: Services, topic_prefix: str) -> None:
+    batch = [message(1, "a", 5), message(2, "b", 6)]
+    first, _ = asyncio.run(score_with(services, topic_prefix, Engine(), batch))
+    again, applied = asyncio.run(score_with(services, topic_prefix, Engine(), batch))
+    assert again == first and applied == {"by-lead:0": 6}
+    assert len(outputs(services.kafka_bootstrap, topic_prefix)["leads.temperature"]) == 1
+
+
+def test_lead_counts_by_temperature_are_kept_with_the_state(services: Services, topic_prefix: str) -> None:
+    batch = [message(1, "a", 5), message(2, "b", 6)]
+    asyncio.run(score_with(services, topic_prefix, Engine(), batch))
+
+    async def counts() -> dict[str, int]:
+        redis = Redis.from_url(services.redis_url)
+        try:
+            return await RedisState(redis, topic_prefix).temperature_counts()
+        finally:
+            await redis.aclose()
+
+    assert asyncio.run(counts()) == {"cold": 1}
