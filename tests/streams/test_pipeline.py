@@ -81,7 +81,9 @@ def test_a_batch_already_applied_changes_nothing(services: Services, topic_prefi
     assert len(outputs(services.kafka_bootstrap, topic_prefix)["leads.temperature"]) == 1
 
 
-def test_lead_counts_by_temperature_are_kept_with_the_state(services: Services, topic_prefix: str) -> None:
+def test_lead_counts_by_temperature_are_kept_with_the_state(
+    services: Services, topic_prefix: str
+) -> None:
     batch = [message(1, "a", 5), message(2, "b", 6)]
     asyncio.run(score_with(services, topic_prefix, Engine(), batch))
 
