@@ -29,7 +29,7 @@ from scoring.records import (
 from scoring.times import rfc3339_from_ms
 from streams import metrics
 from streams.settings import REPARTITION_TOPIC, Settings
-from streams.store import VISITOR, BatchStore, NeedKeys, Recompute, RedisState
+from streams.store import VISITOR, BatchStore, Recompute, RedisState
 
 log = logging.getLogger("leadtemp.worker")
 
@@ -163,8 +163,6 @@ class Pipeline:
                     continue
                 try:
                     outcome = self.engine.apply(event, store)
-                except NeedKeys:
-                    raise
                 except Exception as e:
                     log.exception("scoring event %s failed; dead-lettering it", event.event_id)
                     poisoned[i] = f"{type(e).__name__}: {e}"[:500]

@@ -34,14 +34,6 @@ class Recompute(Exception):
     """Start the batch's computation over from the state as read (nothing is written)."""
 
 
-class NeedKeys(Recompute):
-    """The engine asked for state this batch has not read yet."""
-
-    def __init__(self, keys: set[tuple[str, str]]) -> None:
-        super().__init__(f"{len(keys)} keys")
-        self.keys = keys
-
-
 @dataclass
 class Keys:
     """Redis key names. Everything of one deployment shares `prefix`."""
@@ -92,13 +84,19 @@ class BatchStore:
     states: dict[tuple[str, str], Any] = field(default_factory=dict)
     dirty: set[tuple[str, str]] = field(default_factory=set)
     scheduled: dict[tuple[str, str], int | None] = field(default_factory=dict)
+    missing: set[tuple[str, str]] = field(default_factory=set)
 
     def _get(self, kind: str, key: str) -> Any:
         k = (kind, key)
         if k in self.states:
             return self.states[k]
         if k not in self.raw:
-            raise NeedKeys({k})
+            # Carry on as if it were absent, to learn every key the batch needs in one pass;
+            # the caller fetches them and computes again (restarting at the first missing
+            # key instead would cost a whole recomputation per account discovered).
+            self.missing.add(k)
+            self.states[k] = None
+            return None
         data = self.raw[k]
         state = None if data is None else _DECODE[kind](data)
         self.states[k] = state
@@ -197,11 +195,11 @@ class RedisState:
                         heapq.heapify(store.due)
                         try:
                             records = compute(store, applied)
-                            break
-                        except NeedKeys as e:
-                            wanted |= e.keys
                         except Recompute:
-                            pass
+                            continue
+                        if not store.missing:
+                            break
+                        wanted |= store.missing
                     advanced = {k: v for k, v in (offsets or {}).items() if v > applied.get(k, -1)}
                     outbox = self._queue_writes(pipe, store, records, advanced)
                     await pipe.execute()
