@@ -430,12 +430,7 @@ class Engine:
         event: Event | None,
         crossing: int | None = None,
     ) -> Record:
-        if event is not None:
-            cause, occurred_at, caused_by = event.event_id, event.occurred_at, event.event_id
-        else:
-            assert crossing is not None
-            occurred_at = rfc3339_from_ms(crossing, millis=True)
-            cause, caused_by = occurred_at, None
+        cause, occurred_at, caused_by = _cause(event, crossing)
         return Record(LEADS_TEMPERATURE, lead_id, {
             "change_id": change_id(LEAD, lead_id, cause, temp),
             "lead_id": lead_id,
@@ -480,12 +475,7 @@ class Engine:
         event: Event | None,
         crossing: int | None,
     ) -> Record:
-        if event is not None:
-            cause, occurred_at, caused_by = event.event_id, event.occurred_at, event.event_id
-        else:
-            assert crossing is not None
-            occurred_at = rfc3339_from_ms(crossing, millis=True)
-            cause, caused_by = occurred_at, None
+        cause, occurred_at, caused_by = _cause(event, crossing)
         value: dict[str, Any] = {
             "change_id": change_id(ACCOUNT, account_id, cause, temp),
             "account_id": account_id,
@@ -521,6 +511,16 @@ class Engine:
             "routing": routing_of(lead, self.model),
             "rules_version": self.version,
         })  # fmt: skip
+
+
+def _cause(event: Event | None, crossing: int | None) -> tuple[str, str, str | None]:
+    """(what the change id hashes, occurred_at, caused_by_event_id) of a change: the event's,
+    or for a change by time the crossing instant (to the millisecond) and no event."""
+    if event is not None:
+        return event.event_id, event.occurred_at, event.event_id
+    assert crossing is not None
+    occurred_at = rfc3339_from_ms(crossing, millis=True)
+    return occurred_at, occurred_at, None
 
 
 def _latest(current: int | None, at: int) -> int:
