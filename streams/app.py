@@ -8,6 +8,7 @@ the state, and a worker seeks to them whenever it is assigned a partition.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import faust
@@ -20,6 +21,9 @@ from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import RedisState
 
 log = logging.getLogger("leadtemp.worker")
+
+OUTBOX_CHECK_SECONDS = 5.0
+OUTBOX_GRACE_MS = 30_000
 
 
 def _incoming(event: Any) -> Incoming:
@@ -77,6 +81,16 @@ def build_app(settings: Settings, rules: Rules) -> faust.App:
     async def decay_timer() -> None:
         while await pipeline.tick() >= 1000:
             pass  # more were due than one round takes
+
+    @app.timer(interval=OUTBOX_CHECK_SECONDS)
+    async def recover_outboxes() -> None:
+        # A batch whose worker died after committing and before publishing: its records
+        # are republished by whichever worker notices (older than any live publish takes).
+        older_than = int(time.time() * 1000) - OUTBOX_GRACE_MS
+        if republished := await pipeline.republish_outboxes(older_than):
+            log.warning(
+                "republished %d batches whose worker stopped before publishing", republished
+            )
 
     @app.on_partitions_assigned.connect
     async def seek_to_applied(sender: Any, assigned: set[Any], **kwargs: Any) -> None:

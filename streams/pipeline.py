@@ -266,10 +266,13 @@ class Pipeline:
 
         await with_backoff("publishing records", send_all)
 
-    async def republish_outboxes(self) -> int:
-        """Publish what a previous worker committed but may not have sent; returns batches."""
-        pending = await with_backoff("reading outboxes", self.state.pending_outboxes)
+    async def republish_outboxes(self, older_than_ms: int | None = None) -> int:
+        """Publish what a worker committed but may not have sent (it died in between);
+        returns how many batches. Any worker may do it: records carry deterministic ids."""
+        pending = await with_backoff(
+            "reading outboxes", lambda: self.state.pending_outboxes(older_than_ms)
+        )
         for batch_id, records in pending:
             await self.publish(records)
-            await self.state.outbox_done(batch_id)
+            await with_backoff("clearing the outbox", lambda b=batch_id: self.state.outbox_done(b))
         return len(pending)

@@ -8,6 +8,7 @@ number of workers, and the decay timer, can touch the same lead or account safel
 from __future__ import annotations
 
 import heapq
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -238,20 +239,24 @@ class RedisState:
                 pipe.hincrby(self.keys.temperatures, r.value["to"], 1)
         batch_id = uuid.uuid4().hex
         pipe.rpush(self.keys.outbox(batch_id), *[orjson.dumps(r.as_replay_line()) for r in records])
-        pipe.sadd(self.keys.outboxes, batch_id)
+        pipe.zadd(self.keys.outboxes, {batch_id: int(time.time() * 1000)})
         return batch_id
 
     async def outbox_done(self, batch_id: str) -> None:
         """The batch's records are on the wire: forget them."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.keys.outbox(batch_id))
-            pipe.srem(self.keys.outboxes, batch_id)
+            pipe.zrem(self.keys.outboxes, batch_id)
             await pipe.execute()
 
-    async def pending_outboxes(self) -> list[tuple[str, list[Record]]]:
-        """Records committed but maybe not published (a worker died between the two)."""
+    async def pending_outboxes(
+        self, older_than_ms: int | None = None
+    ) -> list[tuple[str, list[Record]]]:
+        """Records committed but maybe not published (a worker died between the two),
+        from batches committed before `older_than_ms` (all, when None)."""
         pending = []
-        for raw_id in await self.redis.smembers(self.keys.outboxes):
+        until = "+inf" if older_than_ms is None else older_than_ms
+        for raw_id in await self.redis.zrangebyscore(self.keys.outboxes, "-inf", until):
             batch_id = raw_id.decode()
             lines = await self.redis.lrange(self.keys.outbox(batch_id), 0, -1)
             records = [Record(d["topic"], d["key"], d["value"]) for d in map(orjson.loads, lines)]
