@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from scoring.engine import Engine
 from scoring.rules import Rules
+from streams import metrics
 from streams.pipeline import Incoming, Pipeline, with_backoff
 from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import RedisState
@@ -23,6 +24,7 @@ from streams.store import RedisState
 log = logging.getLogger("leadtemp.worker")
 
 OUTBOX_CHECK_SECONDS = 5.0
+LAG_CHECK_SECONDS = 5.0
 OUTBOX_GRACE_MS = 30_000
 
 
@@ -91,6 +93,18 @@ def build_app(settings: Settings, rules: Rules) -> faust.App:
             log.warning(
                 "republished %d batches whose worker stopped before publishing", republished
             )
+
+    @app.timer(interval=LAG_CHECK_SECONDS)
+    async def measure_lag() -> None:
+        mine = [tp for tp in app.consumer.assignment() if tp.topic == by_lead.get_topic_name()]
+        if not mine:
+            return
+        highwaters = await app.consumer.highwaters(*mine)
+        applied = await state.applied_offsets([f"{tp.topic}:{tp.partition}" for tp in mine])
+        metrics.LAG.clear()  # partitions this worker no longer has drop out
+        for tp in mine:
+            done = applied.get(f"{tp.topic}:{tp.partition}", -1) + 1
+            metrics.LAG.labels(str(tp.partition)).set(max(0, highwaters.get(tp, done) - done))
 
     @app.on_partitions_assigned.connect
     async def seek_to_applied(sender: Any, assigned: set[Any], **kwargs: Any) -> None:

@@ -29,5 +29,10 @@ REDIS_RETRIES = Counter("leadtemp_redis_retries_total", "Batches recomputed or r
 REDIS_ERRORS = Counter("leadtemp_redis_errors_total", "Redis calls that failed")
 KAFKA_ERRORS = Counter("leadtemp_kafka_errors_total", "Kafka produce calls that failed")
 DOWNGRADES_BY_TIME = Counter("leadtemp_downgrades_by_time_total", "Decay and window downgrades")
+LAG = Gauge(
+    "leadtemp_consumer_lag",
+    "Re-keyed events not yet applied, per partition of this worker",
+    ["partition"],
+)
 LEADS = Gauge("leadtemp_leads", "Leads at each temperature (all workers)", ["temperature"])
 LAST_BATCH = Gauge("leadtemp_last_batch_timestamp_seconds", "When the last batch was stored")

@@ -54,11 +54,14 @@ class Worker:
             **env,
         }
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.metrics_ports: list[int] = []
 
     def start(self) -> subprocess.Popen[bytes]:
         n = len(self.procs)
         log = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115
-        env = {**self.env, "LEADTEMP_METRICS_PORT": str(free_port())}
+        port = free_port()
+        self.metrics_ports.append(port)
+        env = {**self.env, "LEADTEMP_METRICS_PORT": str(port)}
         proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -78,6 +81,14 @@ class Worker:
         for p in self.procs:
             if p.poll() is None:
                 self.kill(p, signal.SIGTERM)
+
+    def metrics(self, n: int = 0) -> str:
+        """The /metrics text of the n-th worker started."""
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.metrics_ports[n]}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode())
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"

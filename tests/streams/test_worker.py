@@ -127,6 +127,10 @@ def test_bad_messages_are_dead_lettered_with_reasons_and_nothing_else_changes(
     assert [v["to"] for v in expected] == ["hot"]
     assert len(got["alerts.hot-lead"]) == 1
     assert orjson.loads(good[0])["event_id"] == got["alerts.hot-lead"][0][1]["caused_by_event_id"]
+    counted = worker.metrics()
+    for _, reason in bad:
+        assert f'leadtemp_dead_letters_total{{reason="{reason}"}} 1.0' in counted
+    assert 'leadtemp_duplicates_total{kind="event_id"} 2.0' in counted
 
 
 def generated(n: int, leads: int) -> list[bytes]:
