@@ -45,7 +45,6 @@ from scoring.state import (
 )
 from scoring.temperature import (
     DECAY,
-    DISQUALIFIED,
     HOT,
     SALES_ACTION,
     Scores,
@@ -529,6 +528,3 @@ def _latest(current: int | None, at: int) -> int:
 
 def _held_at(held: dict[str, Any]) -> int:
     return ms_from_rfc3339(held["occurred_at"])
-
-
-__all__ = ["DISQUALIFIED", "Engine", "Outcome", "StateStore"]

@@ -23,16 +23,6 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_TEXT_BYTES = 64 * 1024
 FUTURE_LIMIT_MS = 5 * MS_PER_MINUTE
 
-PAGE_CATEGORIES = (
-    "pricing", "product", "feature", "case_study", "comparison", "roi_calculator",
-    "integration", "docs", "blog", "careers", "other",
-)  # fmt: skip
-FORM_KINDS = (
-    "demo_request", "trial_request", "contact_sales", "pricing_request", "quote_request",
-    "content_download", "case_study_download", "newsletter_signup", "webinar_registration",
-    "other",
-)  # fmt: skip
-
 PageCategory = Literal[
     "pricing", "product", "feature", "case_study", "comparison", "roi_calculator",
     "integration", "docs", "blog", "careers", "other",
@@ -272,8 +262,3 @@ def parse_event(raw: bytes, now_ms: int) -> Event | Rejection:
             FUTURE_EVENT, f"occurred_at: {event.occurred_at} is more than 5 minutes in the future"
         )
     return event
-
-
-def event_json_schema() -> dict[str, Any]:
-    """JSON Schema of the input contract, for producers to validate against."""
-    return EVENT_ADAPTER.json_schema()

@@ -8,16 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scoring.records import (
-    ACCOUNTS_TEMPERATURE,
-    ALERTS_HOT_ACCOUNT,
-    ALERTS_HOT_LEAD,
-    LEADS_TEMPERATURE,
-)
-
 INPUT_TOPICS = ("events.email", "events.web", "events.webinar", "events.form")
 REPARTITION_TOPIC = "leadtemp.events-by-lead"
-OUTPUT_TOPICS = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT)
 
 # Environment variable -> setting name.
 ENVIRONMENT = {

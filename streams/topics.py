@@ -8,8 +8,8 @@ import time
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from scoring.records import EVENTS_DEADLETTER
-from streams.settings import OUTPUT_TOPICS, REPARTITION_TOPIC, Settings
+from scoring.records import EVENTS_DEADLETTER, OUTPUT_TOPICS
+from streams.settings import REPARTITION_TOPIC, Settings
 
 
 def all_topics(settings: Settings) -> list[str]:
