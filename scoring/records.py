@@ -12,6 +12,7 @@ ALERTS_HOT_LEAD = "alerts.hot-lead"
 ACCOUNTS_TEMPERATURE = "accounts.temperature"
 ALERTS_HOT_ACCOUNT = "alerts.hot-account"
 EVENTS_DEADLETTER = "events.deadletter"
+ALERTS_DEADLETTER = "alerts.deadletter"  # written by the notifier (alerts/)
 OUTPUT_TOPICS = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT)
 
 

@@ -246,7 +246,8 @@ class Rules(_Strict):
     alerts: Alerts = Alerts()
 
 
-def _error_message(error: ValidationError, source: str) -> str:
+def validation_message(error: ValidationError, source: str) -> str:
+    """A pydantic error as one `source: key.path: reason` line per problem."""
     lines = []
     for e in error.errors():
         path = ".".join(str(p) for p in e["loc"]) or "(top level)"
@@ -270,7 +271,7 @@ def rules_from_mapping(data: Any, source: str = "rules") -> Rules:
     try:
         return Rules.model_validate(data)
     except ValidationError as e:
-        raise RulesError(_error_message(e, source)) from None
+        raise RulesError(validation_message(e, source)) from None
 
 
 def rules_from_yaml(text: str, source: str = "rules") -> Rules:

@@ -20,6 +20,7 @@ from scoring.rules import Rules, RulesError, rules_as_yaml, rules_from_yaml
 from scoring.times import ms_from_rfc3339
 
 if TYPE_CHECKING:
+    from alerts.routing import Routing
     from scoring.replay import Replay
 
 err = Console(stderr=True)
@@ -115,21 +116,97 @@ def worker(loglevel: str, **flags: object) -> None:
     rules_obj = load_rules_or_exit(settings.rules_path)
     from streams.topics import all_topics, ensure_topics
 
-    if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        try:
-            start_http_server(settings.metrics_port)
-        except OSError as e:
-            err.print(
-                f"[red]error:[/red] setting metrics_port (LEADTEMP_METRICS_PORT): "
-                f"port {settings.metrics_port}: {e.strerror}"
-            )
-            sys.exit(2)
+    serve_metrics_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT")
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
     app = build_app(settings, rules_obj)
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()
+
+
+def serve_metrics_or_exit(port: int, variable: str) -> None:
+    """Serve /metrics on `port` (0: not at all); exit 2 naming the setting if it cannot."""
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    try:
+        start_http_server(port)
+    except OSError as e:
+        err.print(f"[red]error:[/red] setting metrics_port ({variable}): port {port}: {e.strerror}")
+        sys.exit(2)
+
+
+# --------------------------------------------------------------------------- notify
+
+
+@main.command()
+@click.option("--routes", "routes_path", help="Routing file (YAML) [LEADTEMP_ROUTES].")
+@click.option("--brokers", "kafka_bootstrap_servers", help="Kafka [KAFKA_BOOTSTRAP_SERVERS].")
+@click.option("--redis-url", help="Redis URL [REDIS_URL].")
+@click.option("--topic-prefix", help="Prefix of every topic name [LEADTEMP_TOPIC_PREFIX].")
+@click.option("--redis-prefix", help="Prefix of every Redis key [LEADTEMP_REDIS_PREFIX].")
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Port of /metrics, 0 for none [LEADTEMP_NOTIFIER_METRICS_PORT].",
+)
+@click.option("--loglevel", default="info", show_default=True)
+def notify(loglevel: str, **flags: object) -> None:
+    """Deliver hot-lead and hot-account alerts to the routing file's destinations."""
+    import asyncio
+    import logging
+    import signal
+
+    from alerts.notifier import NOTIFIER_ENVIRONMENT, NotifierSettings, run
+    from streams.settings import SettingsError, settings_from
+
+    try:
+        settings = settings_from(flags, None, NotifierSettings, NOTIFIER_ENVIRONMENT)
+    except SettingsError as e:
+        err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
+        sys.exit(2)
+    routing = load_routing_or_exit(settings.routes_path)
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    serve_metrics_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT")
+    from streams.topics import all_topics, ensure_topics
+
+    ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
+
+    async def main_loop() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run(settings, routing, stop)
+
+    asyncio.run(main_loop())
+
+
+def load_routing_or_exit(path: str | None) -> Routing:
+    """The routing file at `path` (default: console only); exit 2 naming the bad key."""
+    from alerts.routing import RoutingError, routing_from_file
+
+    try:
+        return routing_from_file(path)
+    except RoutingError as e:
+        err.print(f"error: {e}", markup=False, highlight=False)
+        sys.exit(2)
+
+
+@main.group()
+def routes() -> None:
+    """Check a routing file (destinations, people, owners, routes)."""
+
+
+@routes.command("check")
+@click.argument("path", type=click.Path(dir_okay=False))
+def routes_check(path: str) -> None:
+    """Validate a routing file, its secrets included; exit 2 with the key and reason."""
+    r = load_routing_or_exit(path)
+    names = ", ".join(f"{n} ({d.type})" for n, d in r.destinations.items())
+    click.echo(f"{path}: ok: destinations {names}; {len(r.routes)} routes, {len(r.owners)} owners")
 
 
 # --------------------------------------------------------------------------- rules & schema

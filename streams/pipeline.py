@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from scoring.engine import ACCOUNT, LEAD, Engine
 from scoring.events import Event, Rejection, parse_event
@@ -28,6 +24,8 @@ from scoring.records import (
 )
 from scoring.times import rfc3339_from_ms
 from streams import metrics
+from streams.backoff import Trouble
+from streams.backoff import with_backoff as retry_forever
 from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import VISITOR, BatchStore, Recompute, RedisState
 
@@ -56,25 +54,13 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def with_backoff(
-    what: str, call: Callable[[], Awaitable[Any]], max_delay: float = 10.0
-) -> Any:
-    """Retry a call on Redis or Kafka trouble, forever: the worker pauses, it never skips."""
-    delay = 0.1
-    while True:
-        try:
-            return await call()
-        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
-            metrics.REDIS_ERRORS.inc()
-            log.warning("%s failed (%s); retrying in %.1fs", what, type(e).__name__, delay)
-        except RedisError as e:
-            metrics.REDIS_ERRORS.inc()
-            log.warning("%s failed (%s); retrying in %.1fs", what, e, delay)
-        except Exception as e:
-            metrics.KAFKA_ERRORS.inc()
-            log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(e).__name__, e, delay)
-        await asyncio.sleep(delay * (0.5 + random.random()))
-        delay = min(max_delay, delay * 2)
+def count_trouble(kind: Trouble) -> None:
+    (metrics.REDIS_ERRORS if kind == "redis" else metrics.KAFKA_ERRORS).inc()
+
+
+async def with_backoff(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+    """`streams.backoff.with_backoff`, counted in the worker's metrics."""
+    return await retry_forever(what, call, count=count_trouble)
 
 
 class Pipeline:

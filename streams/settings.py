@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -28,32 +28,25 @@ ENVIRONMENT = {
 }
 
 
+S = TypeVar("S", bound="Connections")
+
+
 class SettingsError(ValueError):
     """Start-up stops with this: which setting (and variable) is wrong, and why."""
 
 
-class Settings(BaseModel):
-    """Everything the worker needs to know; defaults suit `leadtemp dev up`."""
+class Connections(BaseModel):
+    """Where Kafka and Redis are and how names are prefixed: shared by worker and notifier."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1)
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", min_length=1)
-    rules_path: str | None = None
     topic_prefix: str = ""
     # One hash tag for every key: batches are multi-key transactions, which Redis Cluster
     # allows within one slot, so the keyspace moves to a cluster unchanged.
     redis_prefix: str = "{lt}:"
-    partitions: int = Field(default=4, ge=1, le=1024)
-    batch_size: int = Field(default=500, ge=1, le=100_000)
-    batch_within_ms: int = Field(default=50, ge=1, le=60_000)
-    group_id: str = Field(default="leadtemp-worker", min_length=1)
-    metrics_port: int = Field(default=9108, ge=0, le=65535)  # 0: no HTTP server
-    timer_interval_ms: int = Field(default=1000, ge=10, le=3_600_000)
-    # "wall": decay downgrades when the wall clock passes them (production). "event": when the
-    # latest occurred_at seen passes them, as `leadtemp replay` does — for feeding history
-    # through the live pipeline and getting exactly the replay's records.
-    clock: Literal["wall", "event"] = "wall"
+    partitions: int = Field(default=4, ge=1, le=1024)  # of the topics it creates
 
     @field_validator("redis_url")
     @classmethod
@@ -75,10 +68,6 @@ class Settings(BaseModel):
         return f"{self.topic_prefix}{name}"
 
     @property
-    def input_topics(self) -> list[str]:
-        return [self.topic(t) for t in INPUT_TOPICS]
-
-    @property
     def broker_url(self) -> str:
         return ";".join(
             f"kafka://{s.strip().removeprefix('kafka://')}"
@@ -86,18 +75,42 @@ class Settings(BaseModel):
         )
 
 
-def settings_from(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+class Settings(Connections):
+    """Everything the worker needs to know; defaults suit `leadtemp dev up`."""
+
+    rules_path: str | None = None
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    batch_within_ms: int = Field(default=50, ge=1, le=60_000)
+    group_id: str = Field(default="leadtemp-worker", min_length=1)
+    metrics_port: int = Field(default=9108, ge=0, le=65535)  # 0: no HTTP server
+    timer_interval_ms: int = Field(default=1000, ge=10, le=3_600_000)
+    # "wall": decay downgrades when the wall clock passes them (production). "event": when the
+    # latest occurred_at seen passes them, as `leadtemp replay` does — for feeding history
+    # through the live pipeline and getting exactly the replay's records.
+    clock: Literal["wall", "event"] = "wall"
+
+    @property
+    def input_topics(self) -> list[str]:
+        return [self.topic(t) for t in INPUT_TOPICS]
+
+
+def settings_from(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str] | None = None,
+    model: type[S] = Settings,  # type: ignore[assignment]
+    variables: Mapping[str, str] = ENVIRONMENT,
+) -> S:
     """Flags win over the environment, which wins over defaults; SettingsError names the key."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {
-        name: environ[var] for var, name in ENVIRONMENT.items() if var in environ
+        name: environ[var] for var, name in variables.items() if var in environ
     }
     values.update({k: v for k, v in flags.items() if v is not None})
     try:
-        return Settings.model_validate(values)
+        return model.model_validate(values)
     except ValidationError as e:
         first = e.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "(settings)"
-        var = next((v for v, n in ENVIRONMENT.items() if n == name), None)
+        var = next((v for v, n in variables.items() if n == name), None)
         where = f"{name} ({var})" if var else name
         raise SettingsError(f"setting {where}: {first['msg']}") from None

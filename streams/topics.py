@@ -8,18 +8,17 @@ import time
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from scoring.records import EVENTS_DEADLETTER, OUTPUT_TOPICS
-from streams.settings import REPARTITION_TOPIC, Settings
+from scoring.records import ALERTS_DEADLETTER, EVENTS_DEADLETTER, OUTPUT_TOPICS
+from streams.settings import INPUT_TOPICS, REPARTITION_TOPIC, Connections
 
 
-def all_topics(settings: Settings) -> list[str]:
+def all_topics(settings: Connections) -> list[str]:
     """Every topic of a deployment: inputs, the repartition topic, outputs, dead letters."""
     return [
-        *settings.input_topics,
-        settings.topic(REPARTITION_TOPIC),
-        *(settings.topic(t) for t in OUTPUT_TOPICS),
-        settings.topic(EVENTS_DEADLETTER),
-    ]
+        settings.topic(t)
+        for t in (*INPUT_TOPICS, REPARTITION_TOPIC, *OUTPUT_TOPICS, EVENTS_DEADLETTER,
+                  ALERTS_DEADLETTER)
+    ]  # fmt: skip
 
 
 def ensure_topics(
