@@ -196,6 +196,7 @@ Destination = Annotated[
     | WebhookDestination,
     Field(discriminator="type"),
 ]
+DESTINATION_TYPES = ("console", "slack_webhook", "slack_api", "twilio_sms", "webhook")
 PERSONAL = ("slack_api", "twilio_sms")  # addressed to a person, so owners and escalation apply
 
 
@@ -376,6 +377,9 @@ def routing_from_mapping(
         message = validation_message(e, source).replace(f"{source}: (top level): ", "")
         lines = [ln if ln.startswith(f"{source}: ") else f"{source}: {ln}"
                  for ln in message.splitlines()]  # fmt: skip
+        # pydantic puts the destination type in the path; the file has no such key.
+        types = "|".join(DESTINATION_TYPES)
+        lines = [re.sub(rf"^(.*?: destinations\.[^.:]+)\.(?:{types})\b", r"\1", ln) for ln in lines]
         raise RoutingError("\n".join(lines)) from None
 
 

@@ -191,7 +191,7 @@ def load_routing_or_exit(path: str | None) -> Routing:
     try:
         return routing_from_file(path)
     except RoutingError as e:
-        err.print(f"error: {e}", markup=False, highlight=False)
+        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
 
 
@@ -225,7 +225,7 @@ def load_rules_or_exit(path: str | None) -> Rules:
     try:
         return rules_from_yaml(text, source=path)
     except RulesError as e:
-        err.print(f"[red]error:[/red] {e}", markup=False, highlight=False)
+        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

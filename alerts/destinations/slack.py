@@ -1,7 +1,7 @@
 """Slack: incoming webhooks and chat.postMessage, through the official slack_sdk async clients.
 
-The SDK's retry handlers absorb short trouble (429 after Retry-After, 500/503, dropped
-connections) within one send; what is left is classified for the notifier's own retries."""
+The SDK's retry handlers absorb short trouble (500/503, dropped connections) within one send;
+what is left, 429s included, is classified for the notifier's own retries."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
@@ -37,7 +36,10 @@ sdk_log.setLevel(logging.INFO)
 
 
 def retry_handlers(kind: str) -> list[AsyncRetryHandler]:
-    """The SDK's handlers, each counting its retries in the notifier's metrics."""
+    """The SDK's handlers for 500/503 and dropped connections, counted in the metrics.
+
+    Not its rate-limit handler: that one sleeps out Retry-After inside the call, where the
+    notifier cannot keep its ledger lease alive; the notifier's own loop honours 429s."""
 
     def counted(cls: type[AsyncRetryHandler], why: str) -> AsyncRetryHandler:
         class Counted(cls):  # type: ignore[valid-type,misc]
@@ -48,7 +50,6 @@ def retry_handlers(kind: str) -> list[AsyncRetryHandler]:
         return Counted(max_retry_count=2)  # type: ignore[no-any-return]
 
     return [
-        counted(AsyncRateLimitErrorRetryHandler, "rate_limited"),
         counted(AsyncServerErrorRetryHandler, "server_error"),
         counted(AsyncConnectionErrorRetryHandler, "network"),
     ]

@@ -36,7 +36,7 @@ ALERT: dict[str, Any] = {
         {"signal": "demo_request", "kind": "intent", "points": 15.0, "at": "2026-11-20T14:03:11Z"},
         {"signal": "demo_request", "kind": "engagement", "points": 15.0,
          "at": "2026-11-20T14:03:11Z"},
-    ],  # fmt: skip
+    ],
     "contact": {"name": "Lisa Chen", "email": "lisa.chen@acme-robotics.com",
                 "job_title": "VP Operations", "company": "Acme Robotics", "country": "US"},
     "routing": {"segment": "enterprise", "region": "NA"},

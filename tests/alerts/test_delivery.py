@@ -38,7 +38,9 @@ def test_a_redelivered_alert_is_not_sent_again(harness: Any, providers: Provider
     assert len(only(providers, WEBHOOK_PATH, t0)) == 1
 
 
-def test_p1_reaches_the_rep_and_escalates_to_the_manager(harness: Any, providers: Providers) -> None:
+def test_p1_reaches_the_rep_and_escalates_to_the_manager(
+    harness: Any, providers: Providers
+) -> None:
     t0 = time.time()
     harness(routes=[{"match": {"kind": "hot_lead"}, "to": ["rep-sms", "rep-slack"]}]).handle(
         alert(103)
@@ -87,7 +89,9 @@ def test_a_500_storm_is_retried_until_it_recovers(harness: Any, providers: Provi
     assert h.dead_letters == []
 
 
-def test_a_permanent_400_is_dead_lettered_with_the_reason(harness: Any, providers: Providers) -> None:
+def test_a_permanent_400_is_dead_lettered_with_the_reason(
+    harness: Any, providers: Providers
+) -> None:
     path = providers.twilio_messages_path
     providers.script(path, Scripted(400, twilio_error(21211, "The 'To' number is not valid.")))
     h = harness(routes=[{"match": {}, "to": ["rep-sms"]}], escalate=[])
@@ -100,12 +104,12 @@ def test_a_permanent_400_is_dead_lettered_with_the_reason(harness: Any, provider
     assert record["reason"] == "rejected" and record["status"] == 400
     assert "invalid_to_number" in record["detail"]
     assert record["destination"]["type"] == "twilio_sms"
-    assert TWILIO_TOKEN_NOT_IN(value)
+    assert no_secret_in(value)
     h.handle(alert(108))  # redelivered: not sent, not dead-lettered again
     assert len(h.dead_letters) == 1
 
 
-def TWILIO_TOKEN_NOT_IN(raw: bytes) -> bool:  # noqa: N802
+def no_secret_in(raw: bytes) -> bool:
     return all(secret.encode() not in raw for secret in SECRETS.values() if secret)
 
 
@@ -165,10 +169,17 @@ def test_sms_strips_control_characters(harness: Any, providers: Providers) -> No
 
 
 def test_a_burst_beyond_the_limit_becomes_one_digest(harness: Any, providers: Providers) -> None:
-    dests = {"rep-sms": {"type": "twilio_sms", "account_sid": {"env": "TWILIO_ACCOUNT_SID"},
-                         "auth_token": {"env": "TWILIO_AUTH_TOKEN"}, "from": "+15005550006",
-                         "base_url": providers.url, "timeout_seconds": 2,
-                         "limit": {"messages": 2, "per_minutes": 0.05}}}  # 3 s window
+    dests = {
+        "rep-sms": {
+            "type": "twilio_sms",
+            "account_sid": {"env": "TWILIO_ACCOUNT_SID"},
+            "auth_token": {"env": "TWILIO_AUTH_TOKEN"},
+            "from": "+15005550006",
+            "base_url": providers.url,
+            "timeout_seconds": 2,
+            "limit": {"messages": 2, "per_minutes": 0.05},
+        }
+    }  # 3 s window
     h = harness(destinations=dests, default=["rep-sms"], escalate=[])
     t0 = time.time()
     h.handle(*(alert(200 + i) for i in range(6)))

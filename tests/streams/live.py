@@ -35,9 +35,15 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: 
 
 
 class Worker:
-    """`leadtemp worker` as a child process, with its own topic and key prefixes."""
+    """`leadtemp worker` (or another `leadtemp` command, such as `notify`) as child processes,
+    with their own topic and key prefixes."""
 
-    def __init__(self, services: Services, prefix: str, log_dir: Path, **env: str) -> None:
+    def __init__(
+        self, services: Services, prefix: str, log_dir: Path, command: str = "worker", **env: str
+    ) -> None:
+        self.command = command
+        self.metrics_variable = {"worker": "LEADTEMP_METRICS_PORT",
+                                 "notify": "LEADTEMP_NOTIFIER_METRICS_PORT"}[command]  # fmt: skip
         self.services = services
         self.prefix = prefix
         self.log_dir = log_dir
@@ -48,6 +54,7 @@ class Worker:
             "LEADTEMP_TOPIC_PREFIX": prefix,
             "LEADTEMP_REDIS_PREFIX": prefix.replace(".", ":"),
             "LEADTEMP_GROUP_ID": f"{prefix}worker",
+            "LEADTEMP_NOTIFIER_GROUP_ID": f"{prefix}notifier",
             "LEADTEMP_PARTITIONS": "4",
             "LEADTEMP_METRICS_PORT": str(free_port()),
             "LEADTEMP_TIMER_INTERVAL_MS": "200",
@@ -58,12 +65,12 @@ class Worker:
 
     def start(self) -> subprocess.Popen[bytes]:
         n = len(self.procs)
-        log = open(self.log_dir / f"worker-{n}.log", "wb")  # noqa: SIM115
+        log = open(self.log_dir / f"{self.command}-{n}.log", "wb")  # noqa: SIM115
         port = free_port()
         self.metrics_ports.append(port)
-        env = {**self.env, "LEADTEMP_METRICS_PORT": str(port)}
+        env = {**self.env, self.metrics_variable: str(port)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "info"],
+            [sys.executable, "-m", "streams.cli", self.command, "--loglevel", "info"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=die_with_parent,
         )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import yaml
@@ -104,3 +105,24 @@ def test_schema_of_outputs_names_every_topic() -> None:
     assert set(schema) == {"leads.temperature", "alerts.hot-lead", "accounts.temperature",
                            "alerts.hot-account", "events.deadletter"}  # fmt: skip
     assert "from" in schema["leads.temperature"]["properties"]
+
+
+def test_routes_check_accepts_a_good_file(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/X")
+    path = tmp_path / "routes.yaml"
+    path.write_text(yaml.safe_dump({
+        "destinations": {"team": {"type": "slack_webhook",
+                                  "webhook_url": {"env": "SLACK_WEBHOOK_URL"}}},
+        "default": ["team", "console"],
+    }))  # fmt: skip
+    code, out, err = invoke("routes", "check", str(path))
+    assert code == 0, err
+    assert "team (slack_webhook)" in out and "hooks.slack.com" not in out + err
+
+
+def test_routes_check_names_the_bad_key_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "routes.yaml"
+    path.write_text("destinations:\n  sms: {type: twilio_sms, from: '12345'}\n")
+    code, _, err = invoke("routes", "check", str(path))
+    assert code == 2
+    assert f"{path}: destinations.sms.account_sid: Field required" in err
