@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -156,3 +157,24 @@ def test_an_alert_missing_its_id_is_invalid() -> None:
     with pytest.raises(InvalidAlert, match="alert_id"):
         alert_from("hot_lead", bad)
     assert datetime(2026, 11, 20, 14, 8, 11, tzinfo=UTC) == lead_alert().respond_by
+
+
+def test_the_example_routing_file_is_valid(tmp_path: Any) -> None:
+    import yaml
+
+    from alerts.routing import routing_from_file
+
+    secret = tmp_path / "twilio_auth_token"
+    secret.write_text("token\n")
+    text = (Path(__file__).parents[2] / "deploy" / "routes.example.yaml").read_text()
+    path = tmp_path / "routes.yaml"
+    path.write_text(text.replace("/run/secrets/twilio_auth_token", str(secret)))
+    env = {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X",
+           "SLACK_BOT_TOKEN": "xoxb-1", "TWILIO_ACCOUNT_SID": "AC1",
+           "LEADTEMP_WEBHOOK_SECRET": "s"}  # fmt: skip
+    r = routing_from_file(str(path), environ=env)
+    assert r.destinations["rep-sms"].auth_token.value == "token"
+    assert yaml.safe_load(text)["default"] == ["console"]
+    got = {(d.destination, d.person) for d in deliveries_for(lead_alert(), r)}
+    assert got == {("rep-sms", "lee"), ("rep-sms", "max"), ("rep-slack", "lee"),
+                   ("rep-slack", "max"), ("sales-channel", None), ("crm-hook", None)}  # fmt: skip
