@@ -229,3 +229,15 @@ def test_secrets_never_reach_the_logs(
     for secret in [*SECRETS.values(), WEBHOOK_PATH]:
         if secret:
             assert secret not in text
+
+
+def test_a_failing_destination_does_not_hold_back_the_others(
+    harness: Any, providers: Providers
+) -> None:
+    providers.script("/hook", *[Scripted(503, "down", delay=0.3)] * 4)
+    t0 = time.time()
+    harness(routes=[{"match": {}, "to": ["crm-hook", "team-slack"]}]).handle(alert(115))
+    [slack] = only(providers, WEBHOOK_PATH, t0)
+    [hook] = only(providers, "/hook", t0)
+    first_failure = min(r.at for r in providers.all("/hook") if r.at >= t0)
+    assert slack.at < first_failure + 0.3 < hook.at  # Slack did not wait for the retries
