@@ -31,16 +31,12 @@ from alerts.routing import Delivery, Person, Routing, deliveries_for
 from scoring.records import ALERTS_DEADLETTER
 from streams.backoff import Trouble
 from streams.backoff import with_backoff as retry_forever
-from streams.settings import Connections
+from streams.settings import CONNECTION_ENVIRONMENT, Connections
 
 log = logging.getLogger(__name__)
 
 NOTIFIER_ENVIRONMENT = {
-    "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
-    "REDIS_URL": "redis_url",
-    "LEADTEMP_TOPIC_PREFIX": "topic_prefix",
-    "LEADTEMP_REDIS_PREFIX": "redis_prefix",
-    "LEADTEMP_PARTITIONS": "partitions",
+    **CONNECTION_ENVIRONMENT,
     "LEADTEMP_ROUTES": "routes_path",
     "LEADTEMP_NOTIFIER_GROUP_ID": "group_id",
     "LEADTEMP_NOTIFIER_METRICS_PORT": "metrics_port",

@@ -7,16 +7,20 @@ the state, and a worker seeks to them whenever it is assigned a partition.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import time
 from typing import Any
 
 import faust
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from scoring.engine import Engine
 from scoring.rules import Rules
 from streams import metrics
+from streams.http import serve, web_app
 from streams.pipeline import Incoming, Pipeline, with_backoff
 from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import RedisState
@@ -35,8 +39,11 @@ def _incoming(event: Any) -> Incoming:
     )
 
 
-def build_app(settings: Settings, rules: Rules) -> faust.App:
-    """A Faust app wired to the pipeline (run it with faust.Worker)."""
+def build_app(
+    settings: Settings, rules: Rules, http_socket: socket.socket | None = None
+) -> faust.App:
+    """A Faust app wired to the pipeline (run it with faust.Worker); HTTP endpoints on
+    `http_socket` when given."""
     app = faust.App(
         settings.group_id,
         broker=settings.broker_url,
@@ -116,6 +123,26 @@ def build_app(settings: Settings, rules: Rules) -> faust.App:
         for tp, name in zip(mine, names, strict=True):
             if name in applied:
                 await app.consumer.seek(tp, applied[name] + 1)
+
+    async def readiness() -> dict[str, bool]:
+        """Redis answers, and this worker holds partitions (it is in the group, so Kafka
+        answers too)."""
+        try:
+            redis_ok = bool(await asyncio.wait_for(redis.ping(), timeout=1))
+        except (TimeoutError, OSError, RedisError):
+            redis_ok = False
+        try:
+            assigned = bool(app.consumer.assignment())
+        except Exception:
+            assigned = False
+        return {"redis": redis_ok, "partitions_assigned": assigned}
+
+    if http_socket is not None:
+        endpoints = web_app(state, pipeline.engine.model, readiness)
+
+        @app.task
+        async def serve_http() -> None:
+            await serve(endpoints, http_socket)
 
     @app.task
     async def on_start() -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gc
 import os
+import socket
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from scoring.replay import Replay
 
 err = Console(stderr=True)
+S = TypeVar("S")
 
 
 @click.group()
@@ -83,57 +86,82 @@ def dev_status() -> None:
 # --------------------------------------------------------------------------- worker
 
 
+def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--brokers, --redis-url, --topic-prefix, --redis-prefix: shared by every live command."""
+    options = [
+        click.option("--brokers", "kafka_bootstrap_servers",
+                     help="Kafka bootstrap servers [KAFKA_BOOTSTRAP_SERVERS]."),
+        click.option("--redis-url", help="Redis URL [REDIS_URL]."),
+        click.option("--topic-prefix", help="Prefix of every topic name [LEADTEMP_TOPIC_PREFIX]."),
+        click.option("--redis-prefix", help="Prefix of every Redis key [LEADTEMP_REDIS_PREFIX]."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def settings_or_exit(
+    flags: dict[str, Any], model: type[S] | None = None, variables: dict[str, str] | None = None
+) -> S:
+    """Settings from flags and the environment; exit 2 naming the bad setting."""
+    from streams.settings import CONNECTION_ENVIRONMENT, Connections, SettingsError, settings_from
+
+    try:
+        return settings_from(  # type: ignore[no-any-return]
+            flags,
+            None,
+            model or Connections,
+            variables or CONNECTION_ENVIRONMENT,  # type: ignore[arg-type]
+        )
+    except SettingsError as e:
+        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+def bind_or_exit(port: int, variable: str) -> socket.socket | None:
+    """The listening socket of a process's HTTP endpoints (None for port 0); exit 2 naming
+    the setting when the port is taken."""
+    if not port:
+        return None
+    from streams.http import bind
+
+    try:
+        return bind(port)
+    except OSError as e:
+        err.print(f"error: setting metrics_port ({variable}): port {port}: {e.strerror}",
+                  markup=False, soft_wrap=True)  # fmt: skip
+        sys.exit(2)
+
+
 @main.command()
-@click.option(
-    "--brokers",
-    "kafka_bootstrap_servers",
-    help="Kafka bootstrap servers [KAFKA_BOOTSTRAP_SERVERS].",
-)
-@click.option("--redis-url", help="Redis URL [REDIS_URL].")
+@connection_options
 @click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
-@click.option("--topic-prefix", help="Prefix of every topic name [LEADTEMP_TOPIC_PREFIX].")
-@click.option("--redis-prefix", help="Prefix of every Redis key [LEADTEMP_REDIS_PREFIX].")
 @click.option(
     "--partitions", type=int, help="Partitions of the topics it creates [LEADTEMP_PARTITIONS]."
 )
 @click.option("--batch-size", type=int, help="Events per scoring batch [LEADTEMP_BATCH_SIZE].")
 @click.option(
-    "--metrics-port", type=int, help="Port of /metrics, 0 for none [LEADTEMP_METRICS_PORT]."
+    "--metrics-port",
+    type=int,
+    help="Port of /metrics, /healthz, /readyz, /leads/ID, /accounts/ID; 0 for none "
+    "[LEADTEMP_METRICS_PORT].",
 )
 @click.option("--loglevel", default="info", show_default=True)
-def worker(loglevel: str, **flags: object) -> None:
+def worker(loglevel: str, **flags: Any) -> None:
     """Score events from Kafka live, with state in Redis."""
     import faust
 
     from streams.app import build_app
-    from streams.settings import SettingsError, settings_from
-
-    try:
-        settings = settings_from(flags)
-    except SettingsError as e:
-        err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
-        sys.exit(2)
-    rules_obj = load_rules_or_exit(settings.rules_path)
+    from streams.settings import ENVIRONMENT, Settings
     from streams.topics import all_topics, ensure_topics
 
-    serve_metrics_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT")
+    settings = settings_or_exit(flags, Settings, ENVIRONMENT)
+    rules_obj = load_rules_or_exit(settings.rules_path)
+    http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT")
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
-    app = build_app(settings, rules_obj)
+    app = build_app(settings, rules_obj, http_socket)
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()
-
-
-def serve_metrics_or_exit(port: int, variable: str) -> None:
-    """Serve /metrics on `port` (0: not at all); exit 2 naming the setting if it cannot."""
-    if not port:
-        return
-    from prometheus_client import start_http_server
-
-    try:
-        start_http_server(port)
-    except OSError as e:
-        err.print(f"[red]error:[/red] setting metrics_port ({variable}): port {port}: {e.strerror}")
-        sys.exit(2)
 
 
 # --------------------------------------------------------------------------- notify
@@ -141,37 +169,33 @@ def serve_metrics_or_exit(port: int, variable: str) -> None:
 
 @main.command()
 @click.option("--routes", "routes_path", help="Routing file (YAML) [LEADTEMP_ROUTES].")
-@click.option("--brokers", "kafka_bootstrap_servers", help="Kafka [KAFKA_BOOTSTRAP_SERVERS].")
-@click.option("--redis-url", help="Redis URL [REDIS_URL].")
-@click.option("--topic-prefix", help="Prefix of every topic name [LEADTEMP_TOPIC_PREFIX].")
-@click.option("--redis-prefix", help="Prefix of every Redis key [LEADTEMP_REDIS_PREFIX].")
+@connection_options
 @click.option(
     "--metrics-port",
     type=int,
     help="Port of /metrics, 0 for none [LEADTEMP_NOTIFIER_METRICS_PORT].",
 )
 @click.option("--loglevel", default="info", show_default=True)
-def notify(loglevel: str, **flags: object) -> None:
+def notify(loglevel: str, **flags: Any) -> None:
     """Deliver hot-lead and hot-account alerts to the routing file's destinations."""
     import asyncio
     import logging
     import signal
 
-    from alerts.notifier import NOTIFIER_ENVIRONMENT, NotifierSettings, run
-    from streams.settings import SettingsError, settings_from
+    from prometheus_client import start_http_server
 
-    try:
-        settings = settings_from(flags, None, NotifierSettings, NOTIFIER_ENVIRONMENT)
-    except SettingsError as e:
-        err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
-        sys.exit(2)
+    from alerts.notifier import NOTIFIER_ENVIRONMENT, NotifierSettings, run
+    from streams.topics import all_topics, ensure_topics
+
+    settings = settings_or_exit(flags, NotifierSettings, NOTIFIER_ENVIRONMENT)
     routing = load_routing_or_exit(settings.routes_path)
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    serve_metrics_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT")
-    from streams.topics import all_topics, ensure_topics
-
+    metrics_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT")
+    if metrics_socket is not None:
+        metrics_socket.close()  # the port was free; prometheus_client's server takes it now
+        start_http_server(settings.metrics_port)
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
 
     async def main_loop() -> None:
@@ -207,6 +231,217 @@ def routes_check(path: str) -> None:
     r = load_routing_or_exit(path)
     names = ", ".join(f"{n} ({d.type})" for n, d in r.destinations.items())
     click.echo(f"{path}: ok: destinations {names}; {len(r.routes)} routes, {len(r.owners)} owners")
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@main.command()
+@click.option("--rate", type=float, default=20, show_default=True, help="Simulated events/s.")
+@click.option("--leads", type=int, default=300, show_default=True)
+@click.option("--accounts", type=int, default=60, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+def demo(rate: float, leads: int, accounts: int, seed: int) -> None:
+    """Everything at once: Kafka, Redis, worker, notifier (console) and simulated traffic;
+    shows temperature changes and alerts as they happen. Ctrl-C stops it all."""
+    from streams.demo import Demo
+    from streams.devservices import ServiceError, leadtemp_home
+
+    root = Path(os.environ.get("LEADTEMP_DEV_DIR", leadtemp_home() / "dev")) / "demo"
+    try:
+        code = Demo(rate, leads, accounts, seed, root, Console(highlight=False)).run()
+    except ServiceError as e:
+        err.print(f"error: {e}", markup=False)
+        sys.exit(1)
+    sys.exit(code)
+
+
+# --------------------------------------------------------------------------- operator's toolkit
+
+
+@main.group()
+def topics() -> None:
+    """Manage the topics leadtemp reads and writes."""
+
+
+@topics.command("create")
+@connection_options
+@click.option("--partitions", type=int, help="Partitions of each new topic [LEADTEMP_PARTITIONS].")
+def topics_create(**flags: Any) -> None:
+    """Create every topic (inputs, repartition, outputs, dead letters); idempotent."""
+    from streams.topics import all_topics, ensure_topics
+
+    settings = settings_or_exit(flags)
+    names = all_topics(settings)
+    created = ensure_topics(settings.kafka_bootstrap_servers, names, settings.partitions)
+    for name in names:
+        click.echo(f"{name}: {'created' if name in created else 'exists'}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(allow_dash=True, dir_okay=False))
+@connection_options
+@click.option("--rate", type=float, help="At most this many events per second.")
+def produce(path: str, rate: float | None, **flags: Any) -> None:
+    """Publish an events file (JSONL, `-` for stdin) to the input topics by channel, keyed by
+    lead id."""
+    import asyncio
+
+    from streams.produce import publish
+
+    settings = settings_or_exit(flags)
+    src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    with src:
+        lines = (line.rstrip(b"\r\n") for line in src if line.strip())
+        sent = asyncio.run(publish(settings.kafka_bootstrap_servers, lines,
+                                   settings.topic_prefix, rate))  # fmt: skip
+    err.print(f"published {sent.events:,} events in {sent.seconds:.1f}s ({sent.rate:,.0f}/s)")
+
+
+@main.command()
+@connection_options
+@click.option("--rate", type=float, default=20, show_default=True, help="Events per second.")
+@click.option("--leads", type=int, default=500, show_default=True)
+@click.option("--accounts", type=int, default=100, show_default=True)
+@click.option("--duration", type=float, help="Seconds to run (default: until Ctrl-C).")
+@click.option("--count", type=int, help="Stop after this many events.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--start", help="Time of the first event (RFC 3339; default: now).")
+@click.option("--output", "-o", type=click.Path(allow_dash=True, dir_okay=False),
+              help="Write the events as JSONL here instead of publishing them.")  # fmt: skip
+def simulate(rate: float, leads: int, accounts: int, duration: float | None, count: int | None,
+             seed: int, start: str | None, output: str | None, **flags: Any) -> None:  # fmt: skip
+    """Synthetic traffic: cold readers, evaluators, buyers, buying committees, mail-privacy
+    bots, disqualified leads, duplicates and a trickle of malformed messages."""
+    import asyncio
+    import itertools
+    import signal
+
+    from streams.produce import publish
+    from streams.simulate import simulated_events
+
+    if rate <= 0 or leads <= 0 or accounts <= 0:
+        err.print("error: --rate, --leads and --accounts must be positive")
+        sys.exit(2)
+    start_ms = parse_time_option(start, "--start") or int(time.time() * 1000)
+    events: Iterable[bytes] = simulated_events(leads, accounts, seed, start_ms, rate)
+    if count is not None:
+        events = itertools.islice(events, count)
+    if output is not None:
+        if count is None and duration is None:
+            err.print("error: --output needs --count or --duration")
+            sys.exit(2)
+        n = count if count is not None else int(rate * (duration or 0))
+        dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
+        with dst:
+            for line in itertools.islice(events, n):
+                dst.write(line + b"\n")
+        return
+    settings = settings_or_exit(flags)
+    deadline = None if duration is None else time.monotonic() + duration
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    err.print(f"simulating {leads:,} leads in {accounts:,} accounts at {rate:g} events/s "
+              f"(seed {seed}); Ctrl-C stops")  # fmt: skip
+    sent = asyncio.run(publish(
+        settings.kafka_bootstrap_servers, events, settings.topic_prefix, rate,
+        until=lambda: stopping or (deadline is not None and time.monotonic() >= deadline),
+    ))  # fmt: skip
+    err.print(f"published {sent.events:,} events in {sent.seconds:.1f}s: "
+              f"{sent.rate:,.1f} events/s (asked {rate:g})")  # fmt: skip
+
+
+@main.command()
+@connection_options
+@click.option("--topic", "topic_names", multiple=True,
+              help="An output topic to follow (repeatable; default: all outputs and dead "
+              "letters).")  # fmt: skip
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest record.")
+def tail(topic_names: tuple[str, ...], from_beginning: bool, **flags: Any) -> None:
+    """Follow the output topics in readable, coloured form (Ctrl-C stops)."""
+    import asyncio
+    import signal
+
+    from streams.tail import TAILED, follow, line_of
+
+    settings = settings_or_exit(flags)
+    out = Console(highlight=False)
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    asyncio.run(follow(settings.kafka_bootstrap_servers, list(topic_names or TAILED),
+                       lambda t, v: out.print(line_of(t, v)), from_beginning,
+                       lambda: stopping, settings.topic_prefix))  # fmt: skip
+
+
+def explain_or_exit(kind: str, key: str, flags: dict[str, Any], as_json: bool) -> None:
+    """`leadtemp lead` / `leadtemp account`: the explained state from Redis."""
+    import asyncio
+
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from scoring.model import Model
+    from streams.http import report_of
+    from streams.store import RedisState
+
+    rules_path = flags.pop("rules_path", None)
+    settings = settings_or_exit(flags)
+    model = Model(load_rules_or_exit(rules_path))
+
+    async def fetch() -> dict[str, Any] | None:
+        redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            return await report_of(RedisState(redis, settings.redis_prefix), model, kind, key)
+        finally:
+            await redis.aclose()
+
+    try:
+        report = asyncio.run(fetch())
+    except (RedisError, OSError) as e:
+        err.print(f"error: Redis at {settings.redis_url}: {e}", markup=False)
+        sys.exit(3)
+    if report is None:
+        err.print(f"{kind} {key!r} not found (no state under prefix {settings.redis_prefix!r})",
+                  markup=False)  # fmt: skip
+        sys.exit(1)
+    if as_json:
+        click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+        return
+    from streams.explain_view import account_table, lead_table
+
+    Console().print(lead_table(report) if kind == "lead" else account_table(report))
+
+
+@main.command()
+@click.argument("lead_id")
+@connection_options
+@click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+def lead(lead_id: str, as_json: bool, **flags: Any) -> None:
+    """Why a lead is where it is: scores, BANT, disqualifiers, top signals, next drop."""
+    explain_or_exit("lead", lead_id, flags, as_json)
+
+
+@main.command()
+@click.argument("account_id")
+@connection_options
+@click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+@click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
+def account(account_id: str, as_json: bool, **flags: Any) -> None:
+    """An account's temperature, engaged stakeholders, hot and warm leads."""
+    explain_or_exit("account", account_id, flags, as_json)
 
 
 # --------------------------------------------------------------------------- rules & schema

@@ -12,13 +12,16 @@ INPUT_TOPICS = ("events.email", "events.web", "events.webinar", "events.form")
 REPARTITION_TOPIC = "leadtemp.events-by-lead"
 
 # Environment variable -> setting name.
-ENVIRONMENT = {
+CONNECTION_ENVIRONMENT = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
     "REDIS_URL": "redis_url",
-    "LEADTEMP_RULES": "rules_path",
     "LEADTEMP_TOPIC_PREFIX": "topic_prefix",
     "LEADTEMP_REDIS_PREFIX": "redis_prefix",
     "LEADTEMP_PARTITIONS": "partitions",
+}
+ENVIRONMENT = {
+    **CONNECTION_ENVIRONMENT,
+    "LEADTEMP_RULES": "rules_path",
     "LEADTEMP_BATCH_SIZE": "batch_size",
     "LEADTEMP_BATCH_WITHIN_MS": "batch_within_ms",
     "LEADTEMP_GROUP_ID": "group_id",

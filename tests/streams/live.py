@@ -16,6 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.devservices import die_with_parent, free_port
+from streams.produce import route_of
 from streams.settings import REPARTITION_TOPIC
 from tests.conftest import Services
 
@@ -119,14 +120,7 @@ async def produce(bootstrap: str, messages: Iterable[tuple[str, bytes | None, by
 
 def channel_topic(prefix: str, line: bytes) -> str:
     """The contract's topic of an event line (bad JSON goes to the form topic)."""
-    try:
-        kind = orjson.loads(line)["type"]
-        channel = kind.split(".")[0] if isinstance(kind, str) else "form"
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        channel = "form"
-    if channel not in ("email", "web", "webinar", "form"):
-        channel = "form"
-    return f"{prefix}events.{channel}"
+    return prefix + route_of(line)[0]
 
 
 async def end_offsets(bootstrap: str, topics: list[str]) -> dict[str, int]:

@@ -1,0 +1,158 @@
+"""`leadtemp demo`: the whole pipeline on one machine, in one command.
+
+Starts Kafka and Redis (unless KAFKA_BOOTSTRAP_SERVERS and REDIS_URL point at running ones),
+creates the topics, starts the worker, the notifier (console destination) and the simulator as
+child processes, and shows temperature changes as they happen while the notifier prints the
+alerts. Ctrl-C stops everything it started."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from streams.devservices import (
+    ManagedProcess,
+    die_with_parent,
+    free_port,
+    port_is_open,
+    start_kafka,
+    start_redis,
+    stop_pid,
+)
+from streams.settings import Connections
+from streams.tail import follow, line_of
+from streams.topics import all_topics, ensure_topics
+
+CHANGES = ("leads.temperature", "accounts.temperature")
+
+
+@dataclass
+class Demo:
+    rate: float
+    leads: int
+    accounts: int
+    seed: int
+    workdir: Path
+    console: Console
+    services: list[ManagedProcess] = field(default_factory=list)
+    children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    stopping: bool = False
+
+    def port(self, variable: str, default: int) -> int:
+        """The configured port, or a free one when the default is taken by something else."""
+        wanted = int(os.environ.get(variable, default))
+        return free_port() if port_is_open(wanted) and variable not in os.environ else wanted
+
+    def start_services(self) -> tuple[str, str]:
+        """Kafka and Redis: the environment's, or our own for the demo's lifetime."""
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
+            return os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["REDIS_URL"]
+        with self.console.status(
+            "starting Redis and Kafka (the first start fetches Kafka's jars)…"
+        ):
+            redis = start_redis(self.workdir / "redis", self.port("LEADTEMP_REDIS_PORT", 6379))
+            self.services.append(redis)
+            kafka = start_kafka(self.workdir / "kafka", self.port("LEADTEMP_KAFKA_PORT", 9092))
+            self.services.append(kafka)
+        return kafka.address, redis.address
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str], show_stdout: bool) -> None:
+        log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115
+        self.children[name] = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=None if show_stdout else log,
+            stderr=log,
+            start_new_session=True,  # Ctrl-C reaches the demo, which stops them in order
+            preexec_fn=die_with_parent,
+        )
+
+    def run(self) -> int:
+        # Every demo starts from nothing: no broker data, offsets or state of an earlier run.
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        bootstrap, redis_url = self.start_services()
+        prefix = "" if self.services else f"demo{int(time.time())}."
+        ensure_topics(bootstrap, all_topics(Connections(topic_prefix=prefix)), 4)
+        worker_port, notifier_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "REDIS_URL": redis_url,
+            "LEADTEMP_TOPIC_PREFIX": prefix,
+            "LEADTEMP_REDIS_PREFIX": "{" + (prefix.rstrip(".") or "lt") + "}:",
+            "LEADTEMP_METRICS_PORT": str(worker_port),
+            "LEADTEMP_NOTIFIER_METRICS_PORT": str(notifier_port),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.spawn("worker", ["worker", "--loglevel", "warning"], env, show_stdout=False)
+        self.spawn("notifier", ["notify", "--loglevel", "warning"], env, show_stdout=True)
+        self.spawn("simulator", ["simulate", "--rate", f"{self.rate:g}", "--leads",
+                                 str(self.leads), "--accounts", str(self.accounts),
+                                 "--seed", str(self.seed)], env, show_stdout=False)  # fmt: skip
+        self.console.rule("[bold]leadtemp demo")
+        self.console.print(
+            f"Kafka {bootstrap}  ·  Redis {redis_url}\n"
+            f"worker metrics   http://127.0.0.1:{worker_port}/metrics  "
+            f"(and /leads/<id>, /accounts/<id>, /readyz)\n"
+            f"notifier metrics http://127.0.0.1:{notifier_port}/metrics\n"
+            f"logs in {self.workdir}  ·  simulating {self.leads} leads at {self.rate:g} events/s"
+            f"  ·  Ctrl-C stops everything",
+            highlight=False,
+        )
+        self.console.rule()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._stop)
+        logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries while topics settle
+        try:
+            asyncio.run(follow(bootstrap, list(CHANGES), self._show, False, self._done, prefix))
+        finally:
+            failed = self.stop_everything()
+        return 1 if failed else 0
+
+    def _stop(self, *_: Any) -> None:
+        self.stopping = True
+
+    def _done(self) -> bool:
+        if self.stopping:
+            return True
+        dead = [n for n, p in self.children.items() if p.poll() is not None]
+        if dead:
+            self.console.print(f"[red]{', '.join(dead)} stopped unexpectedly; see "
+                               f"{self.workdir}/{dead[0]}.log[/red]")  # fmt: skip
+            return True
+        return False
+
+    def _show(self, topic: str, value: dict[str, Any]) -> None:
+        if value.get("from") is None and value.get("to") == "cold":
+            return  # a new lead's first classification: not news
+        self.console.print(line_of(topic, value))
+
+    def stop_everything(self) -> list[str]:
+        """Stop the children (simulator first), then the services; names of those that had
+        failed before we stopped them."""
+        failed = [n for n, p in self.children.items()
+                  if p.poll() is not None and p.returncode not in (0, -signal.SIGTERM)]  # fmt: skip
+        with self.console.status("stopping…"):
+            for name in ("simulator", "worker", "notifier"):
+                p = self.children.get(name)
+                if p is not None and p.poll() is None:
+                    stop_pid(p.pid, timeout=20, popen=p)
+            for service in reversed(self.services):
+                service.stop()
+        self.console.print(
+            "stopped: " + ", ".join([*self.children, *(s.name for s in self.services)])
+        )
+        return failed
