@@ -34,25 +34,11 @@ from rich.table import Table
 from bench.generate import events
 from scoring.times import rfc3339_from_ms
 from streams.devservices import free_port, start_kafka, start_redis
+from streams.produce import publish
 from streams.settings import settings_from
 from streams.topics import all_topics, ensure_topics
 
 console = Console()
-
-
-def channel_of(line: bytes) -> str:
-    return orjson.loads(line)["type"].split(".")[0]
-
-
-async def preload(bootstrap: str, prefix: str, lines: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=256_000)
-    await producer.start()
-    try:
-        for line in lines:
-            await producer.send(f"{prefix}events.{channel_of(line)}", value=line)
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 async def raw_consumer_rate(bootstrap: str, topics: list[str], n: int) -> float:
@@ -159,7 +145,7 @@ def main() -> None:
             lines = list(
                 events(args.events, args.leads, args.leads // 5, days=90, start_ms=start_ms)
             )
-            asyncio.run(preload(bootstrap, prefix, lines))
+            asyncio.run(publish(bootstrap, lines, prefix))
         with console.status("raw consumer…"):
             raw_rate = asyncio.run(raw_consumer_rate(bootstrap, settings.input_topics, len(lines)))
         memory_before = client.info("memory")["used_memory"]

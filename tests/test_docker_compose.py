@@ -21,3 +21,23 @@ def test_compose_runs_kafka_in_kraft_mode_from_the_official_3_9_image() -> None:
 def test_every_infrastructure_service_has_a_health_check() -> None:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
     assert all("healthcheck" in services[name] for name in ("kafka", "redis"))
+
+
+def test_compose_runs_the_demo_with_a_simulator_and_prometheus() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert "leadtemp simulate" in " ".join(services["simulator"]["command"])
+    assert (
+        "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro"
+        in services["prometheus"]["volumes"]
+    )
+
+
+def test_prometheus_scrapes_the_ports_the_worker_and_notifier_publish() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    config = yaml.safe_load((COMPOSE.parent / "deploy" / "prometheus.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for s in job["static_configs"]
+               for t in s["targets"]}  # fmt: skip
+    assert targets == {"worker:9108", "notifier:9109"}
+    assert (
+        "9108:9108" in services["worker"]["ports"] and "9109:9109" in services["notifier"]["ports"]
+    )
