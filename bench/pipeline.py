@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -59,9 +60,17 @@ async def raw_consumer_rate(bootstrap: str, topics: list[str], n: int) -> float:
         await consumer.stop()
 
 
-def applied(client: redis.Redis, prefix: str) -> int:
-    keys = list(client.scan_iter(f"{prefix}applied:*"))
-    return sum(int(v) + 1 for v in client.mget(keys)) if keys else 0
+def scored(metrics_port: int) -> int:
+    """Events the worker has scored so far (its leadtemp_batch_size histogram's sum)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return 0
+    for line in text.splitlines():
+        if line.startswith("leadtemp_batch_size_sum "):
+            return int(float(line.split()[1]))
+    return 0
 
 
 async def paced(bootstrap: str, prefix: str, rate: int, seconds: int) -> dict[str, float]:
@@ -151,20 +160,21 @@ def main() -> None:
         memory_before = client.info("memory")["used_memory"]
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "REDIS_URL": redis_url,
                "LEADTEMP_TOPIC_PREFIX": prefix, "LEADTEMP_REDIS_PREFIX": prefix,
-               "LEADTEMP_GROUP_ID": f"{prefix}worker", "LEADTEMP_METRICS_PORT": "0"}  # fmt: skip
+               "LEADTEMP_GROUP_ID": f"{prefix}worker",
+               "LEADTEMP_METRICS_PORT": str(metrics_port := free_port())}  # fmt: skip
         worker = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"], env=env,
             stdout=open(work / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
             start_new_session=True,
         )  # fmt: skip
         with console.status("worker catching up with the backlog…"):
-            while applied(client, prefix) == 0:
-                time.sleep(0.5)
+            while scored(metrics_port) == 0:
+                time.sleep(0.2)
             t0 = time.perf_counter()
-            first = applied(client, prefix)
-            # Every generated event is valid, so each is routed once: done at len(lines).
-            while (done := applied(client, prefix)) < len(lines):
-                time.sleep(0.5)
+            first = scored(metrics_port)
+            # Every generated event is valid, so each is scored once: done at len(lines).
+            while (done := scored(metrics_port)) < len(lines):
+                time.sleep(0.2)
             elapsed = time.perf_counter() - t0
         worker_rate = (done - first) / elapsed
         leads = sum(1 for _ in client.scan_iter(f"{prefix}lead:*", count=10_000))

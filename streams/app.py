@@ -30,6 +30,7 @@ log = logging.getLogger("leadtemp.worker")
 OUTBOX_CHECK_SECONDS = 5.0
 LAG_CHECK_SECONDS = 5.0
 OUTBOX_GRACE_MS = 30_000
+SCORE_BUNDLES = 8
 
 
 def _incoming(event: Any) -> Incoming:
@@ -62,8 +63,10 @@ def build_app(
     redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
     state = RedisState(redis, settings.redis_prefix)
 
-    async def send(topic: str, key: bytes | None, value: bytes, timestamp: float | None) -> Any:
-        return await app.producer.send(topic, key, value, None, timestamp, None)
+    async def send(
+        topic: str, key: bytes | None, value: bytes, timestamp: float | None, partition: int | None
+    ) -> Any:
+        return await app.producer.send(topic, key, value, partition, timestamp, None)
 
     pipeline = Pipeline(settings, Engine(rules), state, send)
     inputs = app.topic(*settings.input_topics, key_type=bytes, value_type=bytes)
@@ -83,7 +86,9 @@ def build_app(
 
     @app.agent(by_lead)
     async def score(stream: Any) -> None:
-        async for events in stream.take_events(settings.batch_size, within=within):
+        # Each message is a bundle of up to batch_size events: take a few, without waiting
+        # long for more.
+        async for events in stream.take_events(SCORE_BUNDLES, within=min(within, 0.005)):
             await pipeline.score([_incoming(e) for e in events])
 
     @app.timer(interval=settings.timer_interval_ms / 1000)

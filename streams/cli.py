@@ -152,13 +152,16 @@ def worker(loglevel: str, **flags: Any) -> None:
     import faust
 
     from streams.app import build_app
-    from streams.settings import ENVIRONMENT, Settings
-    from streams.topics import all_topics, ensure_topics
+    from streams.settings import ENVIRONMENT, REPARTITION_TOPIC, Settings
+    from streams.topics import all_topics, ensure_topics, partition_count
 
     settings = settings_or_exit(flags, Settings, ENVIRONMENT)
     rules_obj = load_rules_or_exit(settings.rules_path)
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT")
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
+    # Ingest picks the repartition topic's partition itself: use the count it really has.
+    by_lead = partition_count(settings.kafka_bootstrap_servers, settings.topic(REPARTITION_TOPIC))
+    settings = settings.model_copy(update={"partitions": by_lead})
     app = build_app(settings, rules_obj, http_socket)
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()

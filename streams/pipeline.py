@@ -26,6 +26,7 @@ from scoring.times import rfc3339_from_ms
 from streams import metrics
 from streams.backoff import Trouble
 from streams.backoff import with_backoff as retry_forever
+from streams.bundles import bundle, partition_of, unbundle
 from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import VISITOR, BatchStore, Recompute, RedisState
 
@@ -34,8 +35,10 @@ log = logging.getLogger("leadtemp.worker")
 # A dead-letter reason beyond the input contract's: the event was valid but scoring it raised.
 PROCESSING_ERROR = "processing_error"
 
-# (topic, key, value, timestamp seconds or None) -> awaitable delivery
-Send = Callable[[str, bytes | None, bytes, float | None], Awaitable[Awaitable[Any]]]
+# (topic, key, value, timestamp seconds or None, partition or None) -> awaitable delivery
+Send = Callable[[str, bytes | None, bytes, float | None, int | None], Awaitable[Awaitable[Any]]]
+# A bundle stays well below the producer's and broker's 4 MiB message limit.
+MAX_BUNDLE_BYTES = 3 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ class Pipeline:
 
         async def forward_all() -> None:
             letters.clear()  # (a retry starts over)
-            deliveries = []
+            bundles: dict[int, list[list[tuple[float | None, bytes]]]] = {}
+            sizes: dict[int, int] = {}
             for msg in batch:
                 parsed = parse_event(msg.value, now)
                 if isinstance(parsed, Rejection):
@@ -99,11 +103,17 @@ class Pipeline:
                 metrics.EVENTS.labels(parsed.channel, parsed.type).inc()
                 routing_key = parsed.lead_id or parsed.visitor_id
                 assert routing_key is not None
-                deliveries.append(
-                    await self.send(
-                        self.repartition_topic, routing_key.encode(), msg.value, msg.timestamp
-                    )
-                )
+                p = partition_of(routing_key.encode(), self.settings.partitions)
+                if p not in bundles or sizes[p] + len(msg.value) > MAX_BUNDLE_BYTES:
+                    bundles.setdefault(p, []).append([])
+                    sizes[p] = 0
+                bundles[p][-1].append((msg.timestamp, msg.value))
+                sizes[p] += len(msg.value) + 12
+            deliveries = [
+                await self.send(self.repartition_topic, None, bundle(items), None, p)
+                for p, in_order in bundles.items()
+                for items in in_order
+            ]
             await asyncio.gather(*deliveries)
 
         await with_backoff("forwarding events", forward_all)
@@ -124,8 +134,16 @@ class Pipeline:
     async def score(self, batch: Sequence[Incoming]) -> None:
         """Apply re-keyed events; store state, offsets and records atomically; publish."""
         started = time.perf_counter()
-        parsed: list[tuple[Incoming, Event]] = []
+        events: list[Incoming] = []
         for msg in batch:
+            items = unbundle(msg.value)
+            if items is None:  # a single event (written by something other than ingest)
+                events.append(msg)
+            else:
+                events += [Incoming(value, None, msg.topic, msg.partition, msg.offset, ts)
+                           for ts, value in items]  # fmt: skip
+        parsed: list[tuple[Incoming, Event]] = []
+        for msg in events:
             event = parse_event(msg.value, now_ms() + 10 * 60_000)  # ingest checked the clock
             if isinstance(event, Rejection):  # cannot happen unless the topic is written by others
                 await self.publish([self._dead_letter(msg, event.reason, event.detail)])
@@ -174,11 +192,11 @@ class Pipeline:
         latest = max((e.at for _, e in parsed), default=None)
         if latest is not None and (self.latest_event_ms is None or latest > self.latest_event_ms):
             self.latest_event_ms = latest
-        metrics.BATCH_SIZE.observe(len(batch))
+        metrics.BATCH_SIZE.observe(len(events))
         metrics.DUPLICATES.labels("event_id").inc(counts["duplicates"])
         metrics.ALERTS_SUPPRESSED.inc(counts["suppressed"])
         await self.publish_committed(
-            committed.records, committed.outbox, [m.timestamp for m in batch if m.timestamp]
+            committed.records, committed.outbox, [m.timestamp for m in events if m.timestamp]
         )
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         metrics.LAST_BATCH.set_to_current_time()
@@ -277,6 +295,7 @@ class Pipeline:
                 self.settings.topic(r.topic),
                 r.key.encode() if r.key is not None else None,
                 orjson.dumps(r.value),
+                None,
                 None,
             )
             for r in records

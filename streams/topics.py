@@ -58,3 +58,13 @@ def _all_served(admin: KafkaAdminClient, names: list[str]) -> bool:
         and all(p["leader_id"] >= 0 for p in t["partitions"])
         for t in described
     )
+
+
+def partition_count(bootstrap: str, name: str) -> int:
+    """How many partitions a topic has (it may predate the partitions setting)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    try:
+        [described] = admin.describe_topics([name])
+        return len(described["partitions"])
+    finally:
+        admin.close()

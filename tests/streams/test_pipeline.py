@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from scoring.engine import Engine, Outcome
 from scoring.events import Event
+from streams.bundles import bundle
 from streams.pipeline import PROCESSING_ERROR, Incoming, Pipeline
 from streams.settings import settings_from
 from streams.store import RedisState
@@ -49,12 +50,15 @@ async def score_with(services: Services, prefix: str, engine: Engine, batch: lis
     producer = AIOKafkaProducer(bootstrap_servers=services.kafka_bootstrap)
     await producer.start()
 
-    async def send(topic: str, key: bytes | None, value: bytes, ts: float | None) -> Any:
-        return await producer.send(topic, key=key, value=value)
+    async def send(topic: str, key: bytes | None, value: bytes, ts: float | None,
+                   partition: int | None) -> Any:  # fmt: skip
+        return await producer.send(topic, key=key, value=value, partition=partition)
 
     try:
         state = RedisState(redis, prefix)
-        await Pipeline(settings, engine, state, send).score(batch)
+        pipeline = Pipeline(settings, engine, state, send)
+        await pipeline.score(batch)
+        await pipeline.drain()
         return await state.get("lead", "lead-1"), await state.applied_offsets(["by-lead:0"])
     finally:
         await producer.stop()
@@ -95,3 +99,14 @@ def test_lead_counts_by_temperature_are_kept_with_the_state(
             await redis.aclose()
 
     assert asyncio.run(counts()) == {"cold": 1}
+
+
+def test_a_bundle_is_applied_whole_and_its_offset_is_the_fence(
+    services: Services, topic_prefix: str
+) -> None:
+    events = [message(i, f"b{i}", 0).value for i in range(1, 4)]
+    one = Incoming(bundle([(None, v) for v in events]), None, "by-lead", 0, 7, None)
+    lead, applied = asyncio.run(score_with(services, topic_prefix, Engine(), [one]))
+    assert applied == {"by-lead:0": 7} and len(lead.seen) == 3
+    again, _ = asyncio.run(score_with(services, topic_prefix, Engine(), [one]))
+    assert again == lead  # redelivered: nothing applied twice

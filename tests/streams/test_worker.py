@@ -13,6 +13,7 @@ import pytest
 
 from scoring.engine import Engine
 from scoring.replay import Replay
+from streams.bundles import unbundle
 from tests.conftest import Services
 from tests.streams.live import (
     Worker,
@@ -142,27 +143,50 @@ def generated(n: int, leads: int) -> list[bytes]:
     return list(events(n, leads, accounts=0, days=60, seed=11, start_ms=start))
 
 
-def applied_total(w: Worker) -> int:
-    """Events the worker has applied (one past the last applied offset, summed)."""
+def applied_offsets(w: Worker) -> dict[int, int]:
+    """The last applied offset of each repartition partition, from Redis."""
     import redis
 
     client = redis.Redis.from_url(w.services.redis_url)
     try:
         keys = list(client.scan_iter(w.prefix.replace(".", ":") + "applied:*"))
-        return sum(int(v) + 1 for v in client.mget(keys)) if keys else 0
+        values = client.mget(keys) if keys else []
+        return {
+            int(k.decode().rsplit(":", 1)[1]): int(v) for k, v in zip(keys, values, strict=True)
+        }
     except redis.ConnectionError:
-        return 0  # Redis is restarting
+        return {}  # Redis is restarting
     finally:
         client.close()
 
 
-def routed_in_partition_order(w: Worker) -> list[bytes]:
-    """The re-keyed stream as the score agent saw it, partition by partition."""
+def routed_messages(w: Worker) -> list[Any]:
+    """The repartition topic's messages (bundles of re-keyed events), partition by partition."""
     from tests.streams.live import read_topics
 
-    records = run(read_topics(w.services.kafka_bootstrap, [repartition_topic(w.prefix)]))
+    records = run(read_topics(w.services.kafka_bootstrap, [repartition_topic(w.prefix)],
+                              idle_ms=300))  # fmt: skip
     records.sort(key=lambda r: (r.partition, r.offset))
-    return [r.value for r in records]
+    return records
+
+
+def events_of(message: Any) -> list[bytes]:
+    items = unbundle(message.value)
+    return [message.value] if items is None else [v for _, v in items]
+
+
+def applied_total(w: Worker) -> int:
+    """Events the worker has applied: those in the messages up to each applied offset."""
+    applied = applied_offsets(w)
+    if not applied:
+        return 0
+    return sum(len(events_of(m)) for m in routed_messages(w)
+               if m.offset <= applied.get(m.partition, -1))  # fmt: skip
+
+
+def routed_in_partition_order(w: Worker) -> list[bytes]:
+    """The re-keyed stream as the score agent saw it, partition by partition."""
+    return [event for m in routed_messages(w) for event in events_of(m)]
 
 
 def lead_states(w: Worker) -> dict[str, Any]:
@@ -250,10 +274,17 @@ def check_stream_survives(worker: Worker, disrupt: Any) -> None:
     lines = generated(10_000, leads=300)
     bootstrap = worker.services.kafka_bootstrap
     first = worker.start()
-    run(produce(bootstrap, [(channel_topic(worker.prefix, line), None, line) for line in lines]))
+    half = len(lines) // 2
+
+    def send(part: list[bytes]) -> None:
+        run(produce(bootstrap, [(channel_topic(worker.prefix, line), None, line) for line in part]))
+
+    # The second half is sent after the disruption, so it always strikes mid-stream.
+    send(lines[:half])
     wait_for(lambda: applied_total(worker) >= 2_000, 120, "the worker to apply 2,000 events")
     disrupt(first)
     assert applied_total(worker) < len(lines)
+    send(lines[half:])
     routed = wait_for(lambda: (r := routed_in_partition_order(worker)) and len(r) >= len(lines) and r,
                       180, "every event to be routed")  # fmt: skip
     wait_for(lambda: applied_total(worker) >= len(routed), 180, "every routed event to be applied")
