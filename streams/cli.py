@@ -262,6 +262,16 @@ def demo(rate: float, leads: int, accounts: int, seed: int) -> None:
 # --------------------------------------------------------------------------- operator's toolkit
 
 
+def stop_requested() -> Callable[[], bool]:
+    """A flag that Ctrl-C (or SIGTERM) raises, for loops that finish their work cleanly."""
+    import signal
+
+    raised: list[bool] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: raised.append(True))
+    return lambda: bool(raised)
+
+
 @main.group()
 def topics() -> None:
     """Manage the topics leadtemp reads and writes."""
@@ -318,7 +328,6 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
     bots, disqualified leads, duplicates and a trickle of malformed messages."""
     import asyncio
     import itertools
-    import signal
 
     from streams.produce import publish
     from streams.simulate import simulated_events
@@ -342,19 +351,12 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
         return
     settings = settings_or_exit(flags)
     deadline = None if duration is None else time.monotonic() + duration
-    stopping = False
-
-    def stop(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    stopping = stop_requested()
     err.print(f"simulating {leads:,} leads in {accounts:,} accounts at {rate:g} events/s "
               f"(seed {seed}); Ctrl-C stops")  # fmt: skip
     sent = asyncio.run(publish(
         settings.kafka_bootstrap_servers, events, settings.topic_prefix, rate,
-        until=lambda: stopping or (deadline is not None and time.monotonic() >= deadline),
+        until=lambda: stopping() or (deadline is not None and time.monotonic() >= deadline),
     ))  # fmt: skip
     err.print(f"published {sent.events:,} events in {sent.seconds:.1f}s: "
               f"{sent.rate:,.1f} events/s (asked {rate:g})")  # fmt: skip
@@ -369,23 +371,15 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
 def tail(topic_names: tuple[str, ...], from_beginning: bool, **flags: Any) -> None:
     """Follow the output topics in readable, coloured form (Ctrl-C stops)."""
     import asyncio
-    import signal
 
     from streams.tail import TAILED, follow, line_of
 
     settings = settings_or_exit(flags)
     out = Console(highlight=False)
-    stopping = False
-
-    def stop(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    stopping = stop_requested()
     asyncio.run(follow(settings.kafka_bootstrap_servers, list(topic_names or TAILED),
                        lambda t, v: out.print(line_of(t, v)), from_beginning,
-                       lambda: stopping, settings.topic_prefix))  # fmt: skip
+                       stopping, settings.topic_prefix))  # fmt: skip
 
 
 def explain_or_exit(kind: str, key: str, flags: dict[str, Any], as_json: bool) -> None:
