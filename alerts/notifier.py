@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +32,7 @@ from alerts.routing import Delivery, Person, Routing, deliveries_for
 from scoring.records import ALERTS_DEADLETTER
 from streams.backoff import Trouble
 from streams.backoff import with_backoff as retry_forever
+from streams.http import health_app, redis_answers, serve
 from streams.settings import CONNECTION_ENVIRONMENT, Connections
 
 log = logging.getLogger(__name__)
@@ -240,6 +242,10 @@ class Notifier:
         sender = self.senders.get(hold.destination) if dest is not None else None
         delivery = Delivery(destination=hold.destination, person=hold.person)
         window = int(dest.limit.per_minutes * 60_000) if dest and dest.limit else 0
+        if not hold.alerts:  # emptied by another notifier's flush: just drop the due entry
+            await with_backoff("dropping an empty hold", lambda: self.ledger.hold_sent(
+                hold, delivery.key, now_ms(), 0, state="done"))  # fmt: skip
+            return
         if sender is None or dest is None:
             outcome: Delivered | Failed = Failed("rejected: destination no longer configured")
         else:
@@ -336,8 +342,12 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         pass
 
 
-async def run(settings: NotifierSettings, routing: Routing, stop: asyncio.Event) -> None:
-    """The notify process: consume both alert topics until `stop` is set."""
+async def run(
+    settings: NotifierSettings, routing: Routing, stop: asyncio.Event,
+    http_socket: socket.socket | None = None,
+) -> None:  # fmt: skip
+    """The notify process: consume both alert topics until `stop` is set; /metrics, /healthz
+    and /readyz on `http_socket` when given."""
     kinds: dict[str, Kind] = {settings.topic(t): k for k, t in TOPIC_OF_KIND.items()}
     redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
     producer = AIOKafkaProducer(
@@ -383,6 +393,11 @@ async def run(settings: NotifierSettings, routing: Routing, stop: asyncio.Event)
             except Exception:
                 log.exception("flushing digests failed")
 
+    async def readiness() -> dict[str, bool]:
+        return {"redis": await redis_answers(redis), "partitions_assigned": bool(
+            consumer.assignment())}  # fmt: skip
+
+    runner = await serve(health_app(readiness), http_socket) if http_socket else None
     flush_task = asyncio.create_task(flusher())
     log.info("notifier started: destinations %s", ", ".join(routing.destinations))
     try:
@@ -414,6 +429,8 @@ async def run(settings: NotifierSettings, routing: Routing, stop: asyncio.Event)
         for sender in notifier.senders.values():
             await sender.close()
         await redis.aclose()
+        if runner is not None:
+            await runner.cleanup()
 
 
 async def _commit(consumer: AIOKafkaConsumer, offsets: Offsets) -> None:

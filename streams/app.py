@@ -7,7 +7,6 @@ the state, and a worker seeks to them whenever it is assigned a partition.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 import time
@@ -15,12 +14,11 @@ from typing import Any
 
 import faust
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from scoring.engine import Engine
 from scoring.rules import Rules
 from streams import metrics
-from streams.http import serve, web_app
+from streams.http import redis_answers, serve, web_app
 from streams.pipeline import Incoming, Pipeline, with_backoff
 from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import RedisState
@@ -132,10 +130,7 @@ def build_app(
     async def readiness() -> dict[str, bool]:
         """Redis answers, and this worker holds partitions (it is in the group, so Kafka
         answers too)."""
-        try:
-            redis_ok = bool(await asyncio.wait_for(redis.ping(), timeout=1))
-        except (TimeoutError, OSError, RedisError):
-            redis_ok = False
+        redis_ok = await redis_answers(redis)
         try:
             assigned = bool(app.consumer.assignment())
         except Exception:

@@ -176,7 +176,7 @@ def worker(loglevel: str, **flags: Any) -> None:
 @click.option(
     "--metrics-port",
     type=int,
-    help="Port of /metrics, 0 for none [LEADTEMP_NOTIFIER_METRICS_PORT].",
+    help="Port of /metrics, /healthz, /readyz; 0 for none [LEADTEMP_NOTIFIER_METRICS_PORT].",
 )
 @click.option("--loglevel", default="info", show_default=True)
 def notify(loglevel: str, **flags: Any) -> None:
@@ -184,8 +184,6 @@ def notify(loglevel: str, **flags: Any) -> None:
     import asyncio
     import logging
     import signal
-
-    from prometheus_client import start_http_server
 
     from alerts.notifier import NOTIFIER_ENVIRONMENT, NotifierSettings, run
     from streams.topics import all_topics, ensure_topics
@@ -195,10 +193,7 @@ def notify(loglevel: str, **flags: Any) -> None:
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    metrics_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT")
-    if metrics_socket is not None:
-        metrics_socket.close()  # the port was free; prometheus_client's server takes it now
-        start_http_server(settings.metrics_port)
+    http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT")
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
 
     async def main_loop() -> None:
@@ -206,7 +201,7 @@ def notify(loglevel: str, **flags: Any) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run(settings, routing, stop)
+        await run(settings, routing, stop, http_socket)
 
     asyncio.run(main_loop())
 

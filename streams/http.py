@@ -49,7 +49,9 @@ async def report_of(state: RedisState, model: Model, kind: str, key: str) -> dic
     return account_report(key, found, now, model)
 
 
-def web_app(state: RedisState, model: Model, checks: Checks) -> web.Application:
+def health_app(checks: Checks) -> web.Application:
+    """/metrics, /healthz (the process answers) and /readyz (every check passes)."""
+
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -60,6 +62,24 @@ def web_app(state: RedisState, model: Model, checks: Checks) -> web.Application:
         results = await checks()
         ready = all(results.values())
         return _json({"ready": ready, **results}, 200 if ready else 503)
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def redis_answers(redis: Any) -> bool:
+    """A PING within a second."""
+    try:
+        return bool(await asyncio.wait_for(redis.ping(), timeout=1))
+    except (TimeoutError, OSError, RedisError):
+        return False
+
+
+def web_app(state: RedisState, model: Model, checks: Checks) -> web.Application:
+    """The worker's endpoints: health_app's, and the explained state of leads and accounts."""
 
     def explain(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
@@ -74,10 +94,7 @@ def web_app(state: RedisState, model: Model, checks: Checks) -> web.Application:
 
         return handler
 
-    app = web.Application()
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app = health_app(checks)
     app.router.add_get("/leads/{id}", explain(LEAD))
     app.router.add_get("/accounts/{id}", explain(ACCOUNT))
     return app

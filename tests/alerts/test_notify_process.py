@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +155,9 @@ def test_without_a_routing_file_alerts_are_printed_on_the_console(
     wait_for(lambda: "Lisa Chen" in log.read_text(errors="replace"), 60, "the alert on the console")
     series = 'leadtemp_notifier_deliveries_total{destination="console",outcome="delivered"}'
     wait_for(lambda: metric(w.metrics(), series) == 1, 30, "the delivery counted")
+    ready = f"http://127.0.0.1:{w.metrics_ports[0]}/readyz"
+    with urllib.request.urlopen(ready, timeout=5) as r:
+        assert orjson.loads(r.read()) == {"ready": True, "redis": True, "partitions_assigned": True}
     w.stop_all()
     text = log.read_text(errors="replace")
     assert "P1 hot lead" in text and "demo_request" in text and "VP Operations" in text
