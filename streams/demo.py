@@ -95,6 +95,9 @@ class Demo:
             "LEADTEMP_REDIS_PREFIX": "{" + (prefix.rstrip(".") or "lt") + "}:",
             "LEADTEMP_METRICS_PORT": str(worker_port),
             "LEADTEMP_NOTIFIER_METRICS_PORT": str(notifier_port),
+            # On shared services, consumer groups of their own too (not a deployment's).
+            "LEADTEMP_GROUP_ID": f"{prefix}leadtemp-worker",
+            "LEADTEMP_NOTIFIER_GROUP_ID": f"{prefix}leadtemp-notifier",
             "PYTHONUNBUFFERED": "1",
         }
         self.spawn("worker", ["worker", "--loglevel", "warning"], env, show_stdout=False)
