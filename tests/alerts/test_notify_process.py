@@ -74,8 +74,8 @@ def test_each_alert_reaches_each_destination_once_across_a_kill_9(
 ) -> None:  # fmt: skip
     n = 40
     alerts = [alert(5000 + i) for i in range(n)]
-    # The first Slack message waits 5 s on a 429; the notifier is killed while it waits.
-    providers.script(WEBHOOK_PATH, Scripted(429, "rate_limited", {"Retry-After": "5"}))
+    # The first Slack message waits 8 s on a 429; the notifier is killed while it waits.
+    providers.script(WEBHOOK_PATH, Scripted(429, "rate_limited", {"Retry-After": "8"}))
     t0 = time.time()
     proc_env = notifier(services, topic_prefix, tmp_path, routes_file(tmp_path, providers),
                         providers)  # fmt: skip
@@ -90,7 +90,7 @@ def test_each_alert_reaches_each_destination_once_across_a_kill_9(
         return sum(1 for v in r.mget(keys) if v == b"done") if keys else 0
 
     # Everything but the rate-limited message is delivered and recorded: kill -9 now.
-    wait_for(lambda: done_deliveries() == 2 * n - 1, 60, "all but one delivery done")
+    wait_for(lambda: done_deliveries() >= 2 * n - 1, 60, "all but one delivery done")
     proc_env.kill(first)
     assert len(lead_ids_sent(providers, t0)) == n - 1
 
