@@ -206,3 +206,35 @@ def test_readyz_turns_false_when_redis_stops(
     finally:
         w.stop_all()
         own.stop()
+
+
+def test_tail_follows_the_outputs_until_ctrl_c(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from streams.devservices import die_with_parent
+    from tests.streams.live import produce
+
+    record = {"lead_id": "lisa", "from": "warm", "to": "hot", "occurred_at": START,
+              "scores": {"total": 53.2, "intent": 25}, "reasons": ["intent>=25"]}  # fmt: skip
+    run(produce(services.kafka_bootstrap,
+                [(f"{topic_prefix}leads.temperature", b"lisa", orjson.dumps(record))]))  # fmt: skip
+    out = tmp_path / "tail.out"
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": services.kafka_bootstrap,
+           "LEADTEMP_TOPIC_PREFIX": topic_prefix}  # fmt: skip
+    with open(out, "wb") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "tail", "--from-beginning",
+                                 "--topic", "leads.temperature"], env=env, stdout=f,
+                                stderr=subprocess.STDOUT, preexec_fn=die_with_parent)  # fmt: skip
+    try:
+        wait_for(lambda: "lead lisa  warm → hot" in out.read_text(errors="replace"), 60,
+                 "the record on tail's output")  # fmt: skip
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
