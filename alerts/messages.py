@@ -25,14 +25,18 @@ MAX_SMS_SEGMENTS = 2
 def mrkdwn(text: object) -> str:
     """Text safe inside Slack mrkdwn: no links, no <!channel>/<!here>, no @mentions."""
     s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    # A zero-width joiner after @/!/# keeps "@channel" and "@here" plain text.
-    s = _MENTION.sub(lambda m: f"{m.group(1)}{m.group(2)}\u200d", s)
-    return s.replace("*", "∗").replace("`", "ʼ").replace("~", "∼").replace("\n", " ")
+    return (
+        _defuse_mentions(s).replace("*", "∗").replace("`", "ʼ").replace("~", "∼").replace("\n", " ")
+    )
 
 
 def slack_plain(text: object) -> str:
     """Text for Slack plain_text fields: nothing that could read as a link or a mention."""
-    s = plain(text).replace("<", "‹").replace(">", "›")
+    return _defuse_mentions(plain(text).replace("<", "‹").replace(">", "›"))
+
+
+def _defuse_mentions(s: str) -> str:
+    # A zero-width joiner after @/!/# keeps "@channel" and "@here" plain text.
     return _MENTION.sub(lambda m: f"{m.group(1)}{m.group(2)}\u200d", s)
 
 

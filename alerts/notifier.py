@@ -106,9 +106,9 @@ class Notifier:
             alert = alert_from(kind, orjson.loads(raw))
         except (orjson.JSONDecodeError, InvalidAlert) as e:
             metrics.INVALID.inc()
-            await self._dead_letter(
-                origin.get("key") or b"", {**origin, "reason": "invalid_alert", "detail": str(e),
-                                           "original": raw.decode("utf-8", "replace")})  # fmt: skip
+            record = {**origin, "reason": "invalid_alert", "detail": str(e),
+                      "original": raw.decode("utf-8", "replace")}  # fmt: skip
+            await self._dead_letter(b"", record)
             return
         deliveries = deliveries_for(alert, self.routing)
         await asyncio.gather(*(self.deliver(alert, d) for d in deliveries))

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 
 err = Console(stderr=True)
 S = TypeVar("S")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print `error: …` on stderr, as is (no markup, no wrapping), and exit with `code`."""
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
 
 
 @click.group()
@@ -52,8 +58,7 @@ def dev_up() -> None:
         with err.status("starting Redis and Kafka (the first start fetches Kafka's jars)…"):
             addresses = stack.up()
     except ServiceError as e:
-        err.print(f"[red]error:[/red] {e}")
-        sys.exit(1)
+        fail(str(e), 1)
     for key, value in addresses.items():
         click.echo(f"{key}={value}")
 
@@ -114,8 +119,7 @@ def settings_or_exit(
             variables or CONNECTION_ENVIRONMENT,  # type: ignore[arg-type]
         )
     except SettingsError as e:
-        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
+        fail(str(e))
 
 
 def bind_or_exit(port: int, variable: str) -> socket.socket | None:
@@ -128,9 +132,7 @@ def bind_or_exit(port: int, variable: str) -> socket.socket | None:
     try:
         return bind(port)
     except OSError as e:
-        err.print(f"error: setting metrics_port ({variable}): port {port}: {e.strerror}",
-                  markup=False, soft_wrap=True)  # fmt: skip
-        sys.exit(2)
+        fail(f"setting metrics_port ({variable}): port {port}: {e.strerror}")
 
 
 @main.command()
@@ -213,8 +215,7 @@ def load_routing_or_exit(path: str | None) -> Routing:
     try:
         return routing_from_file(path)
     except RoutingError as e:
-        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
+        fail(str(e))
 
 
 @main.group()
@@ -249,8 +250,7 @@ def demo(rate: float, leads: int, accounts: int, seed: int) -> None:
     try:
         code = Demo(rate, leads, accounts, seed, root, Console(highlight=False)).run()
     except ServiceError as e:
-        err.print(f"error: {e}", markup=False)
-        sys.exit(1)
+        fail(str(e), 1)
     sys.exit(code)
 
 
@@ -328,16 +328,14 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
     from streams.simulate import simulated_events
 
     if rate <= 0 or leads <= 0 or accounts <= 0:
-        err.print("error: --rate, --leads and --accounts must be positive")
-        sys.exit(2)
+        fail("--rate, --leads and --accounts must be positive")
     start_ms = parse_time_option(start, "--start") or int(time.time() * 1000)
     events: Iterable[bytes] = simulated_events(leads, accounts, seed, start_ms, rate)
     if count is not None:
         events = itertools.islice(events, count)
     if output is not None:
         if count is None and duration is None:
-            err.print("error: --output needs --count or --duration")
-            sys.exit(2)
+            fail("--output needs --count or --duration")
         n = count if count is not None else int(rate * (duration or 0))
         dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
         with dst:
@@ -402,8 +400,7 @@ def explain_or_exit(kind: str, key: str, flags: dict[str, Any], as_json: bool) -
     try:
         report = asyncio.run(fetch())
     except (RedisError, OSError) as e:
-        err.print(f"error: Redis at {settings.redis_url}: {e}", markup=False)
-        sys.exit(3)
+        fail(f"Redis at {settings.redis_url}: {e}", 3)
     if report is None:
         err.print(f"{kind} {key!r} not found (no state under prefix {settings.redis_prefix!r})",
                   markup=False)  # fmt: skip
@@ -447,13 +444,11 @@ def load_rules_or_exit(path: str | None) -> Rules:
     try:
         text = Path(path).read_text()
     except OSError as e:
-        err.print(f"[red]error:[/red] rules file {path}: {e.strerror}")
-        sys.exit(2)
+        fail(f"rules file {path}: {e.strerror}")
     try:
         return rules_from_yaml(text, source=path)
     except RulesError as e:
-        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-        sys.exit(2)
+        fail(str(e))
 
 
 @main.group()

@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+# Temperatures in every terminal view (tables here, lines in `leadtemp tail`).
 COLOUR = {"hot": "bold red", "warm": "yellow", "cold": "cyan", "disqualified": "dim"}
 
 

@@ -17,10 +17,10 @@ from scoring.records import (
     EVENTS_DEADLETTER,
     LEADS_TEMPERATURE,
 )
+from streams.explain_view import COLOUR
 
 TAILED = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT,
           EVENTS_DEADLETTER, ALERTS_DEADLETTER)  # fmt: skip
-COLOUR = {"hot": "bold red", "warm": "yellow", "cold": "cyan", "disqualified": "dim"}
 
 
 def line_of(topic: str, value: dict[str, Any]) -> Text:
