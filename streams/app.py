@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from scoring.engine import Engine
 from scoring.rules import Rules
 from streams import metrics
+from streams.fastdrain import FastDrainTransport
 from streams.http import redis_answers, serve, web_app
 from streams.pipeline import Incoming, Pipeline, with_backoff
 from streams.settings import REPARTITION_TOPIC, Settings
@@ -58,6 +59,8 @@ def build_app(
         broker_commit_every=1000,
         producer_max_request_size=4 * 1024 * 1024,  # dead letters of too-large input
     )
+    # Before anything reaches app.transport (app.topic does): see streams/fastdrain.py.
+    app.transport = FastDrainTransport(app.conf.broker_consumer, app)
     redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
     state = RedisState(redis, settings.redis_prefix)
 

@@ -1,0 +1,154 @@
+"""A Faust consumer that hands each fetched message to its streams without two asyncio tasks
+per message.
+
+faust-streaming 0.15's `Consumer._drain_messages` wraps every delivery in
+`wait_first(callback(message), suspend_flow.wait())`: two tasks and an `asyncio.wait` per
+message, so that a delivery blocked on a full stream buffer can be abandoned when a rebalance
+suspends the flow. On this project's 2-core machine that alone caps a Faust agent that does
+nothing at ≈6,500 messages/s (`bench/faust_ceiling.py`). Nearly every delivery completes
+without waiting, so `FastDrainConsumer` starts it eagerly, in the loop, and falls back to
+Faust's race only for a delivery that has to wait (what asyncio's eager tasks do from
+Python 3.12). Everything else is Faust's code, unchanged.
+
+The override copies a private method, so `tests/streams/test_fastdrain.py` pins the upstream
+source it was copied from: an upgrade of faust-streaming that changes it fails that test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, cast
+
+from faust.transport.consumer import CONSUMER_FETCHING
+from faust.transport.drivers import aiokafka as faust_aiokafka
+from mode import Service
+
+Waiting = asyncio.Future[Any] | None  # what a coroutine yields to the event loop
+
+
+def start_eagerly(coro: Coroutine[Any, Any, Any]) -> tuple[bool, Waiting]:
+    """Run `coro` until it ends or first waits: (ended, what it waits on)."""
+    try:
+        waiting = coro.send(None)
+    except StopIteration:
+        return True, None
+    return False, waiting
+
+
+async def finish(coro: Coroutine[Any, Any, Any], waiting: Waiting) -> Any:
+    """Drive a coroutine that `start_eagerly` left waiting to its end, as an asyncio Task
+    would; cancelling this closes it (its `finally` blocks run)."""
+    try:
+        while True:
+            if waiting is None:  # a bare yield: asyncio.sleep(0)
+                await asyncio.sleep(0)
+            else:
+                waiting._asyncio_future_blocking = False
+                await asyncio.wait([waiting])
+            try:
+                waiting = coro.send(None)
+            except StopIteration as stop:
+                return stop.value
+    except asyncio.CancelledError:
+        if waiting is not None:
+            waiting.cancel()
+        coro.close()
+        raise
+
+
+class FastDrainConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
+    """Faust's aiokafka consumer; only the per-message delivery loop differs."""
+
+    async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - see above
+        # Copied from faust-streaming 0.15.3 (faust/transport/consumer.py); the one change is
+        # marked CHANGED.
+        callback = self.callback
+        getmany = self.getmany
+        consumer_should_stop = cast(Service, self)._stopped.is_set
+        fetcher_should_stop = cast(Service, fetcher)._stopped.is_set
+
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        flag_consumer_fetching = CONSUMER_FETCHING
+        set_flag = self.diag.set_flag
+        unset_flag = self.diag.unset_flag
+        commit_every = self._commit_every
+        acks_enabled_for = self.app.topics.acks_enabled_for
+        suspended = self.suspend_flow.is_set
+
+        yield_every = 100
+        num_since_yield = 0
+        sleep = asyncio.sleep
+
+        try:
+            while not (consumer_should_stop() or fetcher_should_stop()):
+                set_flag(flag_consumer_fetching)
+                ait = getmany(timeout=1.0)
+
+                # Sleeping because sometimes getmany is called in a loop
+                # never releasing to the event loop
+                await self.sleep(0)
+                if not self.should_stop:
+                    async for tp, message in ait:
+                        num_since_yield += 1
+                        if num_since_yield > yield_every:
+                            await sleep(0)
+                            num_since_yield = 0
+
+                        offset = message.offset
+                        r_offset = get_read_offset(tp)
+                        if r_offset is None or offset >= r_offset:
+                            gap = offset - (r_offset or 0)
+                            # We have a gap in income messages
+                            if gap > 1 and r_offset:
+                                acks_enabled = acks_enabled_for(message.topic)
+                                if acks_enabled:
+                                    await self._add_gap(tp, r_offset + 1, offset)
+                            if commit_every is not None and self._n_acked >= commit_every:
+                                self._n_acked = 0
+                                await self.commit()
+                            # CHANGED: was `await self.wait_first(callback(message),
+                            # self.suspend_flow.wait())` for every message.
+                            if suspended():
+                                await self.wait_first(callback(message), self.suspend_flow.wait())
+                            else:
+                                delivery = callback(message)
+                                ended, waiting = start_eagerly(delivery)
+                                if not ended:
+                                    await self.wait_first(
+                                        finish(delivery, waiting), self.suspend_flow.wait()
+                                    )
+                            set_read_offset(tp, offset)
+                        else:
+                            self.log.dev(
+                                "DROPPED MESSAGE ROFF %r: k=%r v=%r",
+                                offset,
+                                message.key,
+                                message.value,
+                            )
+                    unset_flag(flag_consumer_fetching)
+
+        except self.consumer_stopped_errors:
+            if self.transport.app.should_stop:
+                # we're already stopping so ignore
+                self.log.info("Broker stopped consumer, shutting down...")
+                return
+            raise
+        except asyncio.CancelledError:
+            if self.transport.app.should_stop:
+                # we're already stopping so ignore
+                self.log.info("Consumer shutting down for user cancel.")
+                return
+            raise
+        except Exception as exc:
+            self.log.exception("Drain messages raised: %r", exc)
+            raise
+        finally:
+            unset_flag(flag_consumer_fetching)
+
+
+class FastDrainTransport(faust_aiokafka.Transport):  # type: ignore[misc]
+    """Faust's aiokafka transport with `FastDrainConsumer`."""
+
+    Consumer = FastDrainConsumer
