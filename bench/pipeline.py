@@ -60,17 +60,22 @@ async def raw_consumer_rate(bootstrap: str, topics: list[str], n: int) -> float:
         await consumer.stop()
 
 
-def scored(metrics_port: int) -> int:
-    """Events the worker has scored so far (its leadtemp_batch_size histogram's sum)."""
+def metric(metrics_port: int, sample: str) -> int:
+    """One sample of the worker's /metrics (0 while it does not answer or has none)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
             text = r.read().decode()
     except OSError:
         return 0
     for line in text.splitlines():
-        if line.startswith("leadtemp_batch_size_sum "):
+        if line.startswith(sample + " "):
             return int(float(line.split()[1]))
     return 0
+
+
+def scored(metrics_port: int) -> int:
+    """Events the worker has scored so far (its leadtemp_batch_size histogram's sum)."""
+    return metric(metrics_port, "leadtemp_batch_size_sum")
 
 
 async def paced(bootstrap: str, prefix: str, rate: int, seconds: int) -> dict[str, float]:
@@ -177,6 +182,10 @@ def main() -> None:
                 time.sleep(0.2)
             elapsed = time.perf_counter() - t0
         worker_rate = (done - first) / elapsed
+        batches = metric(metrics_port, "leadtemp_batch_size_count")
+        second_passes = metric(
+            metrics_port, 'leadtemp_redis_retries_total{why="state_not_read"}'
+        ) + metric(metrics_port, 'leadtemp_redis_retries_total{why="race"}')
         leads = sum(1 for _ in client.scan_iter(f"{prefix}lead:*", count=10_000))
         memory_per_lead = (client.info("memory")["used_memory"] - memory_before) / max(1, leads)
 
@@ -195,6 +204,8 @@ def main() -> None:
         table.add_row("worker throughput", f"{worker_rate:,.0f} events/s")
         table.add_row("raw aiokafka consumer (deserialize only)", f"{raw_rate:,.0f} events/s")
         table.add_row("ratio", f"{worker_rate / raw_rate:.2f}")
+        table.add_row("batches (computed again: state read late, or raced)",
+                      f"{batches:,} ({second_passes:,})")  # fmt: skip
         table.add_row("Redis memory per lead", f"{memory_per_lead:,.0f} bytes ({leads:,} leads)")
         if latencies:
             table.add_row(f"latency at {args.rate}/s offered (n={len(latencies):,})",

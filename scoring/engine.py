@@ -22,7 +22,7 @@ from scoring.alerting import (
 from scoring.decay import decay_factor
 from scoring.events import EVENT_ADAPTER, Event
 from scoring.model import Model
-from scoring.profile import account_of, disqualifiers, has_authority, merge_profile
+from scoring.profile import account_from, account_of, disqualifiers, has_authority, merge_profile
 from scoring.records import (
     ACCOUNTS_TEMPERATURE,
     ALERTS_HOT_ACCOUNT,
@@ -58,6 +58,7 @@ from scoring.times import MS_PER_DAY, ms_from_rfc3339, rfc3339_from_ms
 VISITOR_HOLD_MS = 30 * MS_PER_DAY
 LEAD = "lead"
 ACCOUNT = "account"
+VISITOR = "visitor"
 
 
 class StateStore(Protocol):
@@ -94,6 +95,20 @@ class Engine:
         self.version = self.model.version
 
     # ------------------------------------------------------------------ events
+
+    def keys_of(self, event: Event) -> list[tuple[str, str]]:
+        """The states applying `event` reads, as far as the event alone tells (its lead or
+        visitor, the account its profile names), so a store can fetch them up front."""
+        keys = []
+        if event.lead_id is not None:
+            keys.append((LEAD, event.lead_id))
+        if event.visitor_id is not None:
+            keys.append((VISITOR, event.visitor_id))
+        if event.lead is not None and (
+            account := account_from(event.lead.account_id, event.lead.email, self.model)
+        ):
+            keys.append((ACCOUNT, account))
+        return keys
 
     def apply(self, event: Event, store: StateStore) -> Outcome:
         """Apply one validated event; downgrades due before it (for its lead) come first."""

@@ -54,7 +54,10 @@ def profile_facts(state: LeadState, model: Model) -> ProfileFacts:
 
 
 def email_domain(state: LeadState) -> str | None:
-    email = state.profile_value("email")
+    return _domain(state.profile_value("email"))
+
+
+def _domain(email: object) -> str | None:
     if not isinstance(email, str) or "@" not in email:
         return None
     return email.rsplit("@", 1)[1].strip().lower() or None
@@ -66,10 +69,14 @@ def account_of(state: LeadState, model: Model) -> str | None:
 
 
 def _account(state: LeadState, model: Model) -> str | None:
-    account = state.profile_value("account_id")
-    if isinstance(account, str) and account:
-        return account
-    domain = email_domain(state)
+    return account_from(state.profile_value("account_id"), state.profile_value("email"), model)
+
+
+def account_from(account_id: object, email: object, model: Model) -> str | None:
+    """`account_id`, else the email's domain unless it is a free-mail domain."""
+    if isinstance(account_id, str) and account_id:
+        return account_id
+    domain = _domain(email)
     if domain is None or domain_matches(domain, model.free_mail):
         return None
     return domain

@@ -28,7 +28,7 @@ from streams.backoff import Trouble
 from streams.backoff import with_backoff as retry_forever
 from streams.bundles import bundle, partition_of, unbundle
 from streams.settings import REPARTITION_TOPIC, Settings
-from streams.store import VISITOR, BatchStore, Recompute, RedisState
+from streams.store import BatchStore, Recompute, RedisState
 
 log = logging.getLogger("leadtemp.worker")
 
@@ -153,9 +153,7 @@ class Pipeline:
         for msg in batch:
             tp = f"{msg.topic}:{msg.partition}"
             offsets[tp] = max(offsets.get(tp, -1), msg.offset)
-        first_keys = {(LEAD, e.lead_id) for _, e in parsed if e.lead_id} | {
-            (VISITOR, e.visitor_id) for _, e in parsed if e.visitor_id
-        }
+        first_keys = {key for _, e in parsed for key in self.engine.keys_of(e)}
 
         poisoned: dict[int, str] = {}  # events the engine failed on: dead-lettered, not applied
         counts = {"suppressed": 0, "duplicates": 0}
@@ -187,6 +185,7 @@ class Pipeline:
                 first_keys,
                 offsets,
                 on_retry=lambda: metrics.REDIS_RETRIES.labels("race").inc(),
+                on_recompute=lambda: metrics.REDIS_RETRIES.labels("state_not_read").inc(),
             ),
         )
         latest = max((e.at for _, e in parsed), default=None)

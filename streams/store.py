@@ -18,11 +18,10 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from scoring.engine import ACCOUNT, LEAD
+from scoring.engine import ACCOUNT, LEAD, VISITOR
 from scoring.records import LEADS_TEMPERATURE, Record
 from scoring.state import AccountState, LeadState, VisitorState
 
-VISITOR = "visitor"
 _DECODE: dict[str, Callable[[bytes], Any]] = {
     LEAD: LeadState.from_bytes,
     ACCOUNT: AccountState.from_bytes,
@@ -73,6 +72,17 @@ def parse_due_member(member: bytes | str) -> tuple[str, str]:
     text = member.decode() if isinstance(member, bytes) else member
     kind, _, key = text.partition("\x1f")
     return kind, key
+
+
+def linked_keys(kind: str, key: str, data: bytes | None) -> list[tuple[str, str]]:
+    """The states a stored state points at (a lead's account, a visitor's lead): the engine
+    will read them too, so fetching them with it spares the batch a second computation."""
+    if data is None or kind == ACCOUNT:
+        return []
+    state = _DECODE[kind](data)
+    if kind == LEAD:
+        return [] if state.account is None else [(ACCOUNT, state.account)]
+    return [] if state.lead is None else [(LEAD, state.lead)]
 
 
 @dataclass
@@ -165,6 +175,7 @@ class RedisState:
         watermark: int | None = None,
         due: list[tuple[int, str, str]] | None = None,
         on_retry: Callable[[], None] | None = None,
+        on_recompute: Callable[[], None] | None = None,
     ) -> Committed:
         """Compute over fresh state and commit atomically; recompute when another writer raced."""
         wanted = set(first_keys)
@@ -192,6 +203,12 @@ class RedisState:
                             names = [self.keys.state(kind, key) for kind, key in missing]
                             await pipe.watch(*names)
                             raw.update(zip(missing, await pipe.mget(names), strict=True))
+                            linked = {
+                                k for m in missing for k in linked_keys(*m, raw[m])
+                            } - raw.keys()
+                            if linked:  # read them before computing, not after a first pass
+                                wanted |= linked
+                                continue
                         store = BatchStore(raw, watermark, list(due or []))
                         heapq.heapify(store.due)
                         try:
@@ -201,6 +218,8 @@ class RedisState:
                         if not store.missing:
                             break
                         wanted |= store.missing
+                        if on_recompute is not None:
+                            on_recompute()
                     advanced = {k: v for k, v in (offsets or {}).items() if v > applied.get(k, -1)}
                     outbox = self._queue_writes(pipe, store, records, advanced)
                     await pipe.execute()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
+from scoring.engine import Engine
+from scoring.events import Rejection, parse_event
 from tests.scoring.helpers import at, ev, form, last, of_topic, replay, scores, temps
 
 
@@ -132,3 +135,21 @@ def test_a_lead_moving_to_another_account_leaves_the_old_one() -> None:
     assert [c["to"] for c in account_changes(records)] == ["cold", "warm", "cold"]
     assert last(records, "b")["account_id"] == "acme.com"  # b's own temperature did not change
     assert temps(records, "b") == ["cold"]
+
+
+def keys_read_by(event: dict) -> list[tuple[str, str]]:
+    parsed = parse_event(orjson.dumps(event), 2**62)
+    assert not isinstance(parsed, Rejection)
+    return Engine().keys_of(parsed)
+
+
+def test_the_keys_an_event_reads_include_the_account_its_profile_names() -> None:
+    assert keys_read_by(opened("a", "pat@acme.com")) == [("lead", "a"), ("account", "acme.com")]
+    assert keys_read_by(opened("a", "pat@acme.com", account_id="acct-42"))[-1] == (
+        "account",
+        "acct-42",
+    )
+
+
+def test_the_keys_an_event_reads_leave_out_free_mail_domains() -> None:
+    assert keys_read_by(opened("a", "pat@gmail.com")) == [("lead", "a")]
