@@ -36,7 +36,6 @@ from scoring.rules import Rules
 from scoring.signals import Contributions, contributions_of
 from scoring.state import (
     HELD_PER_VISITOR,
-    SEEN_IDS_PER_LEAD,
     AccountState,
     LeadState,
     Member,
@@ -161,7 +160,7 @@ class Engine:
         visitor.held = [h for h in visitor.held if _held_at(h) + VISITOR_HOLD_MS > visitor.clock][
             -HELD_PER_VISITOR:
         ]
-        visitor.seen = [*visitor.seen, fingerprint][-HELD_PER_VISITOR:]
+        visitor.seen.append(fingerprint)
         store.put_visitor(event.visitor_id, visitor)
 
     def _link(
@@ -212,8 +211,6 @@ class Engine:
         if c.scored:
             state.last_scored = _latest(state.last_scored, at)
         state.seen.append(fingerprint)
-        if len(state.seen) > SEEN_IDS_PER_LEAD:
-            del state.seen[0]
 
     def _rebase(self, state: LeadState, to: int) -> None:
         """Move the reference time of the decayed sums (and the clock) forward to `to`."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scoring.state import AccountState, LeadState, Member, VisitorState
+from scoring.state import AccountState, LeadState, Member, RecentIds, VisitorState
 from tests.scoring.helpers import at, ev, form, page, run_of
 
 
@@ -28,3 +28,16 @@ def test_state_does_not_grow_with_history() -> None:
     many = run_of([ev("email.opened", at(minutes=i)) for i in range(1000)]).store.leads["lead-1"]
     assert len(many.to_bytes()) < len(few.to_bytes()) + 1600  # bounded id list, nothing else grows
     assert len(many.seen) == 128
+
+
+def test_recent_ids_match_whole_entries_only() -> None:
+    ids = RecentIds(4, "AAAABBBBCCCCDDDD")  # two 8-character entries
+    assert "AAAABBBB" in ids and "CCCCDDDD" in ids
+    assert "BBBBCCCC" not in ids  # the end of one entry and the start of the next
+
+
+def test_recent_ids_forget_the_oldest_past_their_limit() -> None:
+    ids = RecentIds(2)
+    for fingerprint in ("11111111", "22222222", "33333333"):
+        ids.append(fingerprint)
+    assert list(ids) == ["22222222", "33333333"] and "11111111" not in ids
