@@ -73,11 +73,6 @@ def metric(metrics_port: int, sample: str) -> int:
     return 0
 
 
-def scored(metrics_port: int) -> int:
-    """Events the worker has scored so far (its leadtemp_batch_size histogram's sum)."""
-    return metric(metrics_port, "leadtemp_batch_size_sum")
-
-
 async def paced(bootstrap: str, prefix: str, rate: int, seconds: int) -> dict[str, float]:
     """New leads at `rate` events/s; returns event id -> input record timestamp (s)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
@@ -135,6 +130,7 @@ def main() -> None:
     p.add_argument("--leads", type=int, default=20_000)
     p.add_argument("--rate", type=int, default=1_000)
     p.add_argument("--seconds", type=int, default=20)
+    p.add_argument("--workers", type=int, default=1, help="worker processes in one group")
     args = p.parse_args()
 
     started: list[object] = []
@@ -152,7 +148,7 @@ def main() -> None:
                               "topic_prefix": prefix, "redis_prefix": prefix})  # fmt: skip
     ensure_topics(bootstrap, all_topics(settings), settings.partitions)
     client = redis.Redis.from_url(redis_url)
-    worker = None
+    workers: list[subprocess.Popen[bytes]] = []
     try:
         start_ms = int(time.time() * 1000) - 100 * 86_400_000
         with console.status(f"generating and pre-loading {args.events:,} events…"):
@@ -163,29 +159,36 @@ def main() -> None:
         with console.status("raw consumer…"):
             raw_rate = asyncio.run(raw_consumer_rate(bootstrap, settings.input_topics, len(lines)))
         memory_before = client.info("memory")["used_memory"]
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "REDIS_URL": redis_url,
-               "LEADTEMP_TOPIC_PREFIX": prefix, "LEADTEMP_REDIS_PREFIX": prefix,
-               "LEADTEMP_GROUP_ID": f"{prefix}worker",
-               "LEADTEMP_METRICS_PORT": str(metrics_port := free_port())}  # fmt: skip
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"], env=env,
-            stdout=open(work / "worker.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
-            start_new_session=True,
-        )  # fmt: skip
-        with console.status("worker catching up with the backlog…"):
-            while scored(metrics_port) == 0:
+        ports = [free_port() for _ in range(args.workers)]
+        for i, port in enumerate(ports):
+            env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "REDIS_URL": redis_url,
+                   "LEADTEMP_TOPIC_PREFIX": prefix, "LEADTEMP_REDIS_PREFIX": prefix,
+                   "LEADTEMP_GROUP_ID": f"{prefix}worker",
+                   "LEADTEMP_METRICS_PORT": str(port)}  # fmt: skip
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"], env=env,
+                stdout=open(work / f"worker-{i}.log", "wb"),  # noqa: SIM115
+                stderr=subprocess.STDOUT, start_new_session=True,
+            ))  # fmt: skip
+
+        def total(sample: str) -> int:
+            """Summed over the workers; leadtemp_batch_size_sum is the events scored."""
+            return sum(metric(port, sample) for port in ports)
+
+        with console.status("workers catching up with the backlog…"):
+            while total("leadtemp_batch_size_sum") == 0:
                 time.sleep(0.2)
             t0 = time.perf_counter()
-            first = scored(metrics_port)
+            first = total("leadtemp_batch_size_sum")
             # Every generated event is valid, so each is scored once: done at len(lines).
-            while (done := scored(metrics_port)) < len(lines):
+            while (done := total("leadtemp_batch_size_sum")) < len(lines):
                 time.sleep(0.2)
             elapsed = time.perf_counter() - t0
         worker_rate = (done - first) / elapsed
-        batches = metric(metrics_port, "leadtemp_batch_size_count")
-        second_passes = metric(
-            metrics_port, 'leadtemp_redis_retries_total{why="state_not_read"}'
-        ) + metric(metrics_port, 'leadtemp_redis_retries_total{why="race"}')
+        batches = total("leadtemp_batch_size_count")
+        second_passes = total('leadtemp_redis_retries_total{why="state_not_read"}') + total(
+            'leadtemp_redis_retries_total{why="race"}'
+        )
         leads = sum(1 for _ in client.scan_iter(f"{prefix}lead:*", count=10_000))
         memory_per_lead = (client.info("memory")["used_memory"] - memory_before) / max(1, leads)
 
@@ -199,9 +202,10 @@ def main() -> None:
             out = asyncio.run(output_times(bootstrap, prefix + "leads.temperature", set(sent), 60))
         latencies = [out[k] - sent[k] for k in out]
 
-        table = Table(title="pipeline benchmark (one worker process)", show_header=False)
+        table = Table(title=f"pipeline benchmark ({args.workers} worker process(es))",
+                      show_header=False)  # fmt: skip
         table.add_row("events pre-loaded", f"{len(lines):,} over {args.leads:,} leads")
-        table.add_row("worker throughput", f"{worker_rate:,.0f} events/s")
+        table.add_row("worker throughput (all workers)", f"{worker_rate:,.0f} events/s")
         table.add_row("raw aiokafka consumer (deserialize only)", f"{raw_rate:,.0f} events/s")
         table.add_row("ratio", f"{worker_rate / raw_rate:.2f}")
         table.add_row("batches (computed again: state read late, or raced)",
@@ -215,8 +219,9 @@ def main() -> None:
         table.add_row("records missing in latency run", f"{len(sent) - len(out):,}")
         console.print(table)
     finally:
-        if worker is not None:
+        for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)
+        for worker in workers:
             worker.wait(timeout=60)
         client.close()
         for service in started:
