@@ -19,7 +19,7 @@ from bench.generate import events_file
 from scoring.engine import Engine
 from scoring.replay import Replay
 from scoring.times import ms_from_rfc3339
-from streams.cli import tune_gc_for_batch
+from streams.cli import freeze_survivors, tune_gc_for_batch
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -42,6 +42,7 @@ def main() -> None:
             for r in run.feed(line.rstrip(b"\n"), line_no):
                 sink.write(orjson.dumps(r.as_replay_line()))
                 n_records += 1
+            freeze_survivors(line_no)
         for r in run.finish():
             sink.write(orjson.dumps(r.as_replay_line()))
             n_records += 1
