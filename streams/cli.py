@@ -165,6 +165,7 @@ def worker(loglevel: str, **flags: Any) -> None:
     by_lead = partition_count(settings.kafka_bootstrap_servers, settings.topic(REPARTITION_TOPIC))
     settings = settings.model_copy(update={"partitions": by_lead})
     app = build_app(settings, rules_obj, http_socket)
+    tune_gc_for_service()
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()
 
@@ -563,6 +564,14 @@ def tune_gc_for_batch() -> None:
     """Collect garbage less often: a replay keeps many small long-lived state objects, and
     the default thresholds rescan them every few hundred allocations."""
     gc.set_threshold(100_000, 50, 100)
+
+
+def tune_gc_for_service() -> None:
+    """Exempt what start-up built (modules, the app) from garbage collection and collect
+    less often: a batch's objects die by reference counting, so frequent collections only
+    rescan."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 FREEZE_EVERY_LINES = 10_000
