@@ -109,6 +109,16 @@ class Engine:
             keys.append((ACCOUNT, account))
         return keys
 
+    @staticmethod
+    def keys_linked_to(state: LeadState | AccountState | VisitorState) -> list[tuple[str, str]]:
+        """The states applying an event also reads once it has read `state`: a lead's
+        account, a visitor's lead."""
+        if isinstance(state, LeadState) and state.account is not None:
+            return [(ACCOUNT, state.account)]
+        if isinstance(state, VisitorState) and state.lead is not None:
+            return [(LEAD, state.lead)]
+        return []
+
     def apply(self, event: Event, store: StateStore) -> Outcome:
         """Apply one validated event; downgrades due before it (for its lead) come first."""
         out = Outcome()

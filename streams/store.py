@@ -18,7 +18,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from scoring.engine import ACCOUNT, LEAD, VISITOR
+from scoring.engine import ACCOUNT, LEAD, VISITOR, Engine
 from scoring.records import LEADS_TEMPERATURE, Record
 from scoring.state import AccountState, LeadState, VisitorState
 
@@ -72,17 +72,6 @@ def parse_due_member(member: bytes | str) -> tuple[str, str]:
     text = member.decode() if isinstance(member, bytes) else member
     kind, _, key = text.partition("\x1f")
     return kind, key
-
-
-def linked_keys(kind: str, key: str, data: bytes | None) -> list[tuple[str, str]]:
-    """The states a stored state points at (a lead's account, a visitor's lead): the engine
-    will read them too, so fetching them with it spares the batch a second computation."""
-    if data is None or kind == ACCOUNT:
-        return []
-    state = _DECODE[kind](data)
-    if kind == LEAD:
-        return [] if state.account is None else [(ACCOUNT, state.account)]
-    return [] if state.lead is None else [(LEAD, state.lead)]
 
 
 @dataclass
@@ -203,10 +192,14 @@ class RedisState:
                             names = [self.keys.state(kind, key) for kind, key in missing]
                             await pipe.watch(*names)
                             raw.update(zip(missing, await pipe.mget(names), strict=True))
-                            linked = {
-                                k for m in missing for k in linked_keys(*m, raw[m])
-                            } - raw.keys()
-                            if linked:  # read them before computing, not after a first pass
+                            # What those states point at is read too, before computing:
+                            # found only while computing, it costs a second computation.
+                            linked: set[tuple[str, str]] = set()
+                            for kind, key in missing:
+                                data = raw[(kind, key)]
+                                if data is not None and kind != ACCOUNT:  # accounts link nowhere
+                                    linked.update(Engine.keys_linked_to(_DECODE[kind](data)))
+                            if linked := linked - raw.keys():
                                 wanted |= linked
                                 continue
                         store = BatchStore(raw, watermark, list(due or []))
