@@ -7,8 +7,11 @@ the state, and a worker seeks to them whenever it is assigned a partition.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
 import socket
+import tempfile
 import time
 from typing import Any
 
@@ -44,6 +47,10 @@ def build_app(
 ) -> faust.App:
     """A Faust app wired to the pipeline (run it with faust.Worker); HTTP endpoints on
     `http_socket` when given."""
+    # Faust keeps table stores in a data directory, by default `<group>-data` in the current
+    # directory; the worker has no tables, so a temporary one leaves nothing behind.
+    datadir = tempfile.mkdtemp(prefix="leadtemp-faust-")
+    atexit.register(shutil.rmtree, datadir, ignore_errors=True)
     app = faust.App(
         settings.group_id,
         broker=settings.broker_url,
@@ -58,6 +65,7 @@ def build_app(
         stream_wait_empty=False,
         broker_commit_every=1000,
         producer_max_request_size=4 * 1024 * 1024,  # dead letters of too-large input
+        datadir=datadir,
     )
     # Before anything reaches app.transport (app.topic does): see streams/fastdrain.py.
     app.transport = FastDrainTransport(app.conf.broker_consumer, app)

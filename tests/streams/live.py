@@ -73,7 +73,7 @@ class Worker:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", self.command, "--loglevel", "info"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=die_with_parent,
+            preexec_fn=die_with_parent, cwd=self.log_dir,
         )  # fmt: skip
         self.procs.append(proc)
         return proc

@@ -88,6 +88,15 @@ def test_personas_give_the_same_lead_records_as_replay(worker: Worker, examples:
     }
 
 
+def test_a_stopped_worker_leaves_nothing_in_its_working_directory(
+    worker: Worker, examples: Path
+) -> None:
+    worker.start()
+    produce_one_by_one(worker, (examples / "personas.jsonl").read_bytes().splitlines()[:1])
+    worker.stop_all()
+    assert [p.name for p in worker.log_dir.iterdir()] == ["worker-0.log"]
+
+
 def test_bad_messages_are_dead_lettered_with_reasons_and_nothing_else_changes(
     worker: Worker, examples: Path
 ) -> None:
