@@ -36,13 +36,22 @@ class AccountView:
 
 
 def account_view(account: AccountState, at: int, window_ms: int) -> AccountView:
-    engaged = [m for m in account.members.values() if is_engaged(m, at, window_ms)]
-    return AccountView(
-        engaged=len(engaged),
-        hot_leads=sorted(k for k, m in account.members.items() if m.temp == HOT),
-        warm_leads=sorted(k for k, m in account.members.items() if m.temp == WARM),
-        authority_engaged=any(m.authority for m in engaged),
-    )
+    # One pass: this runs whenever a member changes in a way the account rules see.
+    engaged = 0
+    authority = False
+    hot: list[str] = []
+    warm: list[str] = []
+    for lead_id, m in account.members.items():
+        if is_engaged(m, at, window_ms):
+            engaged += 1
+            authority = authority or m.authority
+        if m.temp == HOT:
+            hot.append(lead_id)
+        elif m.temp == WARM:
+            warm.append(lead_id)
+    hot.sort()
+    warm.sort()
+    return AccountView(engaged, hot, warm, authority)
 
 
 def engaged_stakeholders(account: AccountState, at: int, window_ms: int) -> int:

@@ -51,6 +51,8 @@ def remember_signal(
     half_life = model.eng_half_life_ms if kind == "engagement" else model.intent_half_life_ms
     top = state.top
     top.append([kind, signal, at, points])
+    if len(top) <= TOP_PER_KIND:
+        return
     same = [e for e in top if e[0] == kind]
     if len(same) > TOP_PER_KIND:
         # Strength at one reference time, so that entries of any age compare.

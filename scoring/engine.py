@@ -22,7 +22,7 @@ from scoring.alerting import (
 from scoring.decay import decay_factor
 from scoring.events import EVENT_ADAPTER, Event
 from scoring.model import Model
-from scoring.profile import account_from, account_of, disqualifiers, has_authority, merge_profile
+from scoring.profile import account_from, is_disqualified, merge_profile, profile_facts
 from scoring.records import (
     ACCOUNTS_TEMPERATURE,
     ALERTS_HOT_ACCOUNT,
@@ -193,8 +193,11 @@ class Engine:
         merge_profile(state, event.lead, at)
         if at > state.clock:
             self._rebase(state, at)
-        f_eng = decay_factor(state.clock - at, model.eng_half_life_ms)
-        f_int = decay_factor(state.clock - at, model.intent_half_life_ms)
+        if at == state.clock:  # the usual case: the lead's latest event so far
+            f_eng = f_int = 1.0
+        else:
+            f_eng = decay_factor(state.clock - at, model.eng_half_life_ms)
+            f_int = decay_factor(state.clock - at, model.intent_half_life_ms)
         for signal, group, points in c.engagement:
             if points < 0:
                 state.neg += points  # negative points do not decay
@@ -228,7 +231,9 @@ class Engine:
         elapsed = to - state.clock
         if state.clock and elapsed:
             f_eng = decay_factor(elapsed, model.eng_half_life_ms)
-            state.eng = {k: v * f_eng for k, v in state.eng.items()}
+            eng = state.eng
+            for k, v in eng.items():
+                eng[k] = v * f_eng
             state.intent *= decay_factor(elapsed, model.intent_half_life_ms)
         state.clock = to
 
@@ -259,7 +264,8 @@ class Engine:
         """After an event: stakeholder bonus, lead temperature, alerts, account temperature."""
         model = self.model
         records: list[Record] = []
-        account_id = account_of(state, model)
+        facts = profile_facts(state, model)
+        account_id = facts.account
         if state.account is not None and state.account != account_id:
             records += self._leave_account(lead_id, state.account, event, store)
         state.account = account_id
@@ -276,8 +282,8 @@ class Engine:
             else:
                 seen_by_account = self._member_view(member, account.clock)
             member.last_scored = state.last_scored
-            member.disqualified = bool(disqualifiers(state, model))
-            member.authority = has_authority(state, model)
+            member.disqualified = is_disqualified(state, model)
+            member.authority = facts.authority
             window = model.stakeholder_window_ms
             if (
                 scored_at is not None

@@ -119,6 +119,12 @@ def _profile_disqualifiers(state: LeadState, model: Model) -> list[str]:
     return reasons
 
 
+def is_disqualified(state: LeadState, model: Model) -> bool:
+    """Some disqualifier holds (without naming them all)."""
+    facts = profile_facts(state, model)
+    return bool(facts.disqualifiers) or state.spam_reported or state.hard_bounce
+
+
 def disqualifiers(state: LeadState, model: Model) -> list[str]:
     """Every disqualifier that holds, as `disqualified:<why>` reasons in the spec's order."""
     why = list(profile_facts(state, model).disqualifiers)

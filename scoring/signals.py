@@ -60,11 +60,7 @@ class Contributions:
     auto_sql: str | None = None  # demo_request / trial_request / contact_sales
     spam_reported: bool = False
     hard_bounce: bool = False
-
-    @property
-    def scored(self) -> bool:
-        """The event earns engagement or intent points above 0 by itself."""
-        return any(p > 0 for _, _, p in self.engagement) or any(p > 0 for _, p in self.intent)
+    scored: bool = False  # the event earns engagement or intent points above 0 by itself
 
 
 def _integrations(value: object) -> set[str]:
@@ -147,4 +143,5 @@ def contributions_of(event: Event, model: Model) -> Contributions:
         c.intent = [(s, intent_points[s]) for s in intent_points if s in intent]
     c.engagement = [e for e in c.engagement if e[2] != 0]
     c.intent = [i for i in c.intent if i[1] != 0]
+    c.scored = any(p > 0 for _, _, p in c.engagement) or any(p > 0 for _, p in c.intent)
     return c
