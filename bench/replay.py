@@ -7,11 +7,12 @@ accounts). Prints events/s on one core, peak RSS and the serialized state size p
 from __future__ import annotations
 
 import argparse
+import io
 import resource
 import time
 from pathlib import Path
+from typing import Any
 
-import orjson
 from rich.console import Console
 from rich.table import Table
 
@@ -19,9 +20,23 @@ from bench.generate import events_file
 from scoring.engine import Engine
 from scoring.replay import Replay
 from scoring.times import ms_from_rfc3339
-from streams.cli import freeze_survivors, tune_gc_for_batch
+from streams.offline import replay_file
 
 OUT = Path(__file__).resolve().parent / "out"
+
+
+class Counting(io.RawIOBase):
+    """A sink that counts the lines written to it."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: Any) -> int:
+        self.lines += bytes(b).count(b"\n")
+        return len(b)
 
 
 def main() -> None:
@@ -33,20 +48,13 @@ def main() -> None:
     console = Console()
     with console.status("generating the events file (cached in bench/out)…"):
         path = events_file(args.events, args.leads, args.accounts, OUT)
-    tune_gc_for_batch()  # as `leadtemp replay` does
     run = Replay(Engine(), ms_from_rfc3339("2027-01-01T00:00:00Z"))
-    n_records = 0
+    sink = Counting()
     start = time.perf_counter()
-    with open(path, "rb") as f, open("/dev/null", "wb") as sink:
-        for line_no, line in enumerate(f):
-            for r in run.feed(line.rstrip(b"\n"), line_no):
-                sink.write(orjson.dumps(r.as_replay_line()))
-                n_records += 1
-            freeze_survivors(line_no)
-        for r in run.finish():
-            sink.write(orjson.dumps(r.as_replay_line()))
-            n_records += 1
+    with open(path, "rb") as f:
+        replay_file(run, f, sink)  # what `leadtemp replay` runs
     elapsed = time.perf_counter() - start
+    n_records = sink.lines
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     leads = run.store.leads
     lead_bytes = sum(len(s.to_bytes()) for s in leads.values())

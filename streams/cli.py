@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from scoring.records import Record
 from scoring.rules import Rules, RulesError, rules_as_yaml, rules_from_yaml
 from scoring.times import ms_from_rfc3339
 
@@ -521,8 +520,8 @@ def replay(
     """Score an events file (JSONL, '-' for stdin) offline, with no Kafka or Redis."""
     from scoring.engine import Engine
     from scoring.replay import Replay
+    from streams.offline import replay_file
 
-    tune_gc_for_batch()
     until_ms = parse_time_option(until, "--until")
     now_ms = parse_time_option(now, "--now")
     engine = Engine(load_rules_or_exit(rules_path))
@@ -542,14 +541,12 @@ def replay(
             transient=True,
         ) as progress:
             task = progress.add_task("replay", total=size)
-            for line_no, line in enumerate(src):
-                stripped = line.rstrip(b"\r\n")
-                if stripped:
-                    write_records(dst, run.feed(stripped, line_no))
-                freeze_survivors(line_no)
-                if show and line_no % 4096 == 0:
+
+            def on_chunk(lines: int) -> None:
+                if show and lines % 5000 == 0:
                     progress.update(task, completed=src.tell())
-            write_records(dst, run.finish(until_ms))
+
+            replay_file(run, src, dst, until_ms, on_chunk)
     finally:
         dst.flush()
         if src is not sys.stdin.buffer:
@@ -560,34 +557,12 @@ def replay(
         print_summary(run)
 
 
-def tune_gc_for_batch() -> None:
-    """Collect garbage less often: a replay keeps many small long-lived state objects, and
-    the default thresholds rescan them every few hundred allocations."""
-    gc.set_threshold(100_000, 50, 100)
-
-
 def tune_gc_for_service() -> None:
     """Exempt what start-up built (modules, the app) from garbage collection and collect
     less often: a batch's objects die by reference counting, so frequent collections only
     rescan."""
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-
-
-FREEZE_EVERY_LINES = 10_000
-
-
-def freeze_survivors(line_no: int) -> None:
-    """Every FREEZE_EVERY_LINES lines, exempt what is alive from garbage collection. A
-    replay's states live to its end and hold no reference cycles (reference counting still
-    frees a replaced one), and rescanning them cost ≈15% of a 1M-event replay."""
-    if line_no % FREEZE_EVERY_LINES == 0:
-        gc.freeze()
-
-
-def write_records(dst: IO[bytes], records: list[Record]) -> None:
-    for r in records:
-        dst.write(orjson.dumps(r.as_replay_line()) + b"\n")
 
 
 def print_summary(run: Replay) -> None:
