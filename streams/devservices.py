@@ -293,10 +293,16 @@ def die_with_parent() -> None:
 
 
 def uuid_for_kafka() -> str:
-    """A cluster id in Kafka's format (URL-safe base64 of 16 random bytes, no padding)."""
+    """A cluster id in Kafka's format (URL-safe base64 of 16 random bytes, no padding).
+
+    Never one that starts with "-": the storage tool would read it as an option (1 in 64
+    ids; Kafka's own Uuid.randomUuid() draws again too)."""
     import base64
 
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
 
 
 def _alive_or_raise(p: ManagedProcess) -> bool:
