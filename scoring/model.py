@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 from scoring.phrases import phrase_pattern
 from scoring.rules import Rules
@@ -40,6 +42,10 @@ class Model:
     cooldown_ms: int = field(init=False)
     respond_within_ms: dict[str, int] = field(init=False)
     region_of: dict[str, str] = field(init=False)
+    # signals.contributions_of's memo of what an event's kind alone decides
+    fixed_contributions: dict[Hashable, Any] = field(
+        init=False, default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         r = self.rules

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Hashable
+from dataclasses import dataclass
 
 from scoring.events import (
     EmailBounced,
@@ -47,12 +48,12 @@ _PHRASE_SIGNALS = (
 )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Contributions:
-    """Everything one event adds to a lead, before decay."""
+    """Everything one event adds to a lead, before decay (shared between events: immutable)."""
 
-    engagement: list[tuple[str, str, float]] = field(default_factory=list)  # signal, cap group, pts
-    intent: list[tuple[str, float]] = field(default_factory=list)  # signal, points
+    engagement: tuple[tuple[str, str, float], ...] = ()  # signal, cap group, points
+    intent: tuple[tuple[str, float], ...] = ()  # signal, points
     budget: bool = False
     need: bool = False  # also the pain-point fit criterion
     timeline: bool = False
@@ -81,7 +82,36 @@ def _non_empty(value: object) -> bool:
 
 def contributions_of(event: Event, model: Model) -> Contributions:
     """The points and evidence an event carries, per the spec's tables."""
-    c = Contributions()
+    # Most events contribute what their kind alone decides (an opened email, a page view of
+    # a category): that is computed once per model.
+    key = _fixed_key(event, model)
+    if key is None:
+        return _contributions(event, model)
+    cache = model.fixed_contributions
+    c = cache.get(key)
+    if c is None:
+        c = cache[key] = _contributions(event, model)
+    return c
+
+
+def _fixed_key(event: Event, model: Model) -> Hashable | None:
+    """What decides the event's contributions when that is not its text or form fields."""
+    if isinstance(event, FormSubmitted):
+        return None
+    if isinstance(event, EmailReplied):
+        return None if event.body else event.type
+    if isinstance(event, WebPageViewed):
+        long_view = event.duration_seconds >= model.rules.engagement.long_view_seconds
+        return event.type, event.page_category, long_view
+    if isinstance(event, EmailBounced):
+        return event.type, event.bounce
+    return event.type
+
+
+def _contributions(event: Event, model: Model) -> Contributions:
+    engagement: list[tuple[str, str, float]] = []
+    need = uses_integration = spam_reported = hard_bounce = False
+    auto_sql: str | None = None
     eng_points = model.rules.engagement.points
     intent_points = model.rules.intent.points
     intent: set[str] = set()
@@ -90,27 +120,27 @@ def contributions_of(event: Event, model: Model) -> Contributions:
     kind = event.type
     if kind in _SIMPLE_ENGAGEMENT:
         signal = _SIMPLE_ENGAGEMENT[kind]
-        c.engagement.append((signal, kind, eng_points[signal]))
+        engagement.append((signal, kind, eng_points[signal]))
         if isinstance(event, EmailReplied) and event.body:
             text = event.body
     elif isinstance(event, WebPageViewed):
         if event.page_category == "pricing":
-            c.engagement.append(
+            engagement.append(
                 ("web.pricing_page_viewed", kind, eng_points["web.pricing_page_viewed"])
             )
         elif event.duration_seconds >= model.rules.engagement.long_view_seconds:
-            c.engagement.append(("web.page_viewed", kind, eng_points["web.page_viewed"]))
+            engagement.append(("web.page_viewed", kind, eng_points["web.page_viewed"]))
         if event.page_category == "comparison":
             intent.add("competitive_evaluation")
     elif isinstance(event, FormSubmitted):
         form_kind = event.form_kind
         if form_kind in _FORM_ENGAGEMENT:
             signal = _FORM_ENGAGEMENT[form_kind]
-            c.engagement.append((signal, kind, eng_points[signal]))
+            engagement.append((signal, kind, eng_points[signal]))
         if form_kind in _FORM_INTENT:
             intent.add(_FORM_INTENT[form_kind])
         if form_kind in AUTO_SQL_KINDS:
-            c.auto_sql = form_kind
+            auto_sql = form_kind
         fields = event.fields
         budget = fields.get("budget")
         if isinstance(budget, str) and budget.strip().lower() == "approved":
@@ -118,14 +148,14 @@ def contributions_of(event: Event, model: Model) -> Contributions:
         if _non_empty(fields.get("timeline")):
             intent.add("timeline_mention")
         if _non_empty(fields.get("pain_point")):
-            c.need = True
+            need = True
         if _integrations(fields.get("uses_integrations")) & model.integrations:
-            c.uses_integration = True
+            uses_integration = True
         text = event.message
     elif isinstance(event, EmailBounced):
-        c.hard_bounce = event.bounce == "hard"
+        hard_bounce = event.bounce == "hard"
     elif kind == "email.spam_reported":
-        c.spam_reported = True
+        spam_reported = True
 
     if text:
         text = normalized_text(text)
@@ -133,15 +163,23 @@ def contributions_of(event: Event, model: Model) -> Contributions:
         for signal in _PHRASE_SIGNALS:
             if signal not in intent and mentions(phrases[signal], text):
                 intent.add(signal)
-        if not c.need and mentions(phrases["need"], text):
-            c.need = True
+        if not need and mentions(phrases["need"], text):
+            need = True
 
-    if intent:
-        c.budget = "budget_confirmation" in intent
-        c.timeline = "timeline_mention" in intent
-        # A stable order (the spec's table) keeps explanations deterministic.
-        c.intent = [(s, intent_points[s]) for s in intent_points if s in intent]
-    c.engagement = [e for e in c.engagement if e[2] != 0]
-    c.intent = [i for i in c.intent if i[1] != 0]
-    c.scored = any(p > 0 for _, _, p in c.engagement) or any(p > 0 for _, p in c.intent)
-    return c
+    # A stable order (the spec's table) keeps explanations deterministic.
+    eng = tuple(e for e in engagement if e[2] != 0)
+    intents = tuple(
+        (s, intent_points[s]) for s in intent_points if s in intent and intent_points[s] != 0
+    )
+    return Contributions(
+        engagement=eng,
+        intent=intents,
+        budget="budget_confirmation" in intent,
+        need=need,
+        timeline="timeline_mention" in intent,
+        uses_integration=uses_integration,
+        auto_sql=auto_sql,
+        spam_reported=spam_reported,
+        hard_bounce=hard_bounce,
+        scored=any(p > 0 for _, _, p in eng) or any(p > 0 for _, p in intents),
+    )
