@@ -164,3 +164,14 @@ def build_app(
             )
 
     return app
+
+
+def service_worker(app: faust.App, loglevel: str) -> faust.Worker:
+    """The Faust worker that runs `app` as a service."""
+    worker = faust.Worker(app, loglevel=loglevel)
+    # Faust's start-up spinner, at loglevel warning and above, sets the root logger to DEBUG
+    # so that every log call turns it: every debug line of aiokafka (one per fetch, one per
+    # record sent) then builds a record and goes through the handlers, ≈15% of the worker's
+    # time at 1,000 events/s. Nobody watches a service's spinner.
+    worker.spinner = None
+    return worker

@@ -150,9 +150,7 @@ def bind_or_exit(port: int, variable: str) -> socket.socket | None:
 @click.option("--loglevel", default="info", show_default=True)
 def worker(loglevel: str, **flags: Any) -> None:
     """Score events from Kafka live, with state in Redis."""
-    import faust
-
-    from streams.app import build_app
+    from streams.app import build_app, service_worker
     from streams.settings import ENVIRONMENT, REPARTITION_TOPIC, Settings
     from streams.topics import all_topics, ensure_topics, partition_count
 
@@ -166,7 +164,7 @@ def worker(loglevel: str, **flags: Any) -> None:
     app = build_app(settings, rules_obj, http_socket)
     tune_gc_for_service()
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
-    faust.Worker(app, loglevel=loglevel).execute_from_commandline()
+    service_worker(app, loglevel).execute_from_commandline()
 
 
 # --------------------------------------------------------------------------- notify
