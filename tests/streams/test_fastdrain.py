@@ -6,11 +6,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import inspect
+from pathlib import Path
+from typing import Any
 
+import faust
 import pytest
 from faust.transport.consumer import Consumer
 
-from streams.fastdrain import FastDrainConsumer, finish, start_eagerly
+from streams.fastdrain import (
+    FETCH_MAX_WAIT_MS,
+    FETCH_MIN_BYTES,
+    FastDrainConsumer,
+    FastDrainTransport,
+    finish,
+    start_eagerly,
+)
 
 # sha256 of faust-streaming 0.15.3's Consumer._drain_messages, which FastDrainConsumer copies.
 UPSTREAM_DRAIN = "44a2500309e83c630493f6828af50166ec8d96a0b3e4fb2bab735f704ae93417"
@@ -121,3 +131,18 @@ def test_cancelling_a_waiting_delivery_closes_it_and_cancels_what_it_waits_on() 
         assert gate.cancelled()
 
     asyncio.run(scenario())
+
+
+def test_the_worker_consumer_waits_briefly_to_batch_fetches(tmp_path: Path) -> None:
+    app = faust.App("leadtemp-probe", broker="kafka://127.0.0.1:1", datadir=str(tmp_path))
+    app.transport = FastDrainTransport(app.conf.broker_consumer, app)
+
+    async def scenario() -> Any:
+        thread = app.consumer._thread
+        return thread._create_worker_consumer(app.transport)
+
+    consumer = asyncio.run(scenario())
+    assert (consumer._fetch_min_bytes, consumer._fetch_max_wait_ms) == (
+        FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS,
+    )  # fmt: skip
+    assert FETCH_MIN_BYTES > 1 and FETCH_MAX_WAIT_MS <= 20  # batches, at a bounded delay
