@@ -63,11 +63,6 @@ def _domain(email: object) -> str | None:
     return email.rsplit("@", 1)[1].strip().lower() or None
 
 
-def account_of(state: LeadState, model: Model) -> str | None:
-    """`lead.account_id`, else the email domain unless it is a free-mail domain."""
-    return profile_facts(state, model).account
-
-
 def _account(state: LeadState, model: Model) -> str | None:
     return account_from(state.profile_value("account_id"), state.profile_value("email"), model)
 

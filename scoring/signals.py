@@ -95,7 +95,8 @@ def contributions_of(event: Event, model: Model) -> Contributions:
 
 
 def _fixed_key(event: Event, model: Model) -> Hashable | None:
-    """What decides the event's contributions when that is not its text or form fields."""
+    """What decides the event's contributions when that is not its text or form fields.
+    Every field `_contributions` reads for this kind of event must be in the key."""
     if isinstance(event, FormSubmitted):
         return None
     if isinstance(event, EmailReplied):

@@ -540,8 +540,8 @@ def replay(
         ) as progress:
             task = progress.add_task("replay", total=size)
 
-            def on_chunk(lines: int) -> None:
-                if show and lines % 5000 == 0:
+            def on_chunk() -> None:
+                if show:
                     progress.update(task, completed=src.tell())
 
             replay_file(run, src, dst, until_ms, on_chunk)

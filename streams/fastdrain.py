@@ -10,6 +10,8 @@ Nearly every delivery completes without waiting, so `FastDrainConsumer` starts i
 in the loop, and falls back to Faust's race only for a delivery that has to wait (what
 asyncio's eager tasks do from Python 3.12). Everything else is Faust's code, unchanged.
 
+Its consumer thread also batches fetches (`BatchedFetchThread`, below).
+
 The override copies a private method, so `tests/streams/test_fastdrain.py` pins the upstream
 source it was copied from: an upgrade of faust-streaming that changes it fails that test.
 """

@@ -14,7 +14,7 @@ from scoring.records import Record
 from scoring.replay import Replay
 
 CHUNK_LINES = 50  # lines validated together before they are scored (see Replay.feed_lines)
-COLLECT_EVERY_LINES = 10_000  # divisible by CHUNK_LINES
+COLLECT_EVERY_LINES = 10_000
 
 
 def numbered_chunks(src: Iterable[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
@@ -32,21 +32,20 @@ def replay_file(
     src: IO[bytes],
     dst: IO[bytes],
     until_ms: int | None = None,
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[], None] | None = None,
     chunk_lines: int = CHUNK_LINES,
 ) -> None:
     """Feed every line of `src` to `run`, then finish it at `until_ms`; records go to `dst`.
-    `on_chunk(lines so far)` after each chunk (for progress)."""
+    `on_chunk()` after each chunk (for progress)."""
+    collect_every = max(1, COLLECT_EVERY_LINES // chunk_lines)  # in chunks
     gc.disable()
     try:
-        lines = 0
-        for chunk in numbered_chunks(src, chunk_lines):
+        for n, chunk in enumerate(numbered_chunks(src, chunk_lines), 1):
             write_records(dst, run.feed_lines(chunk))
-            lines += chunk_lines
-            if lines % COLLECT_EVERY_LINES == 0:
+            if n % collect_every == 0:
                 collect_and_freeze()
             if on_chunk is not None:
-                on_chunk(lines)
+                on_chunk()
         write_records(dst, run.finish(until_ms))
     finally:
         gc.enable()
