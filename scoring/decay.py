@@ -49,7 +49,6 @@ def capped_sum_crossing(
         if cap is not None:
             breaks.append((cap / a, cap, a))
     breaks.sort()
-    d_star = None
     for b, cap, a in breaks:
         if b >= 1.0:
             break
@@ -57,8 +56,7 @@ def capped_sum_crossing(
             break
         const += cap
         slope -= a
-    if d_star is None:
-        d_star = (line - const) / slope
+    d_star = (line - const) / slope
     return ref_ms + half_life_ms * math.log2(1.0 / d_star)
 
 
