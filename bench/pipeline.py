@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.generate import events
+from scoring import engine_build
 from scoring.times import rfc3339_from_ms
 from streams.devservices import free_port, start_kafka, start_redis
 from streams.produce import publish
@@ -231,6 +232,7 @@ def main() -> None:
 
         table = Table(title=f"pipeline benchmark ({args.workers} worker process(es))",
                       show_header=False)  # fmt: skip
+        table.add_row("engine build (this process; workers run the same)", engine_build())
         table.add_row("events pre-loaded", f"{len(lines):,} over {args.leads:,} leads")
         table.add_row("worker throughput (all workers)", f"{worker_rate:,.0f} events/s")
         table.add_row("raw aiokafka consumer (deserialize only)", f"{raw_rate:,.0f} events/s")

@@ -2,6 +2,7 @@
 accounts). Prints events/s on one core, peak RSS and the serialized state size per lead.
 
     .venv/bin/python -m bench.replay [--events N] [--leads N] [--accounts N]
+    bash bench/compiled.sh replay [...]    # the same on the mypyc-compiled engine
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.generate import events_file
+from scoring import engine_build
 from scoring.engine import Engine
 from scoring.replay import Replay
 from scoring.times import ms_from_rfc3339
@@ -61,6 +63,7 @@ def main() -> None:
     account_bytes = sum(len(a.to_bytes()) for a in run.store.accounts.values())
 
     table = Table(title=f"replay benchmark: {path.name}", show_header=False)
+    table.add_row("engine build", engine_build())
     table.add_row("events", f"{args.events:,}")
     table.add_row("records produced", f"{n_records:,}")
     table.add_row("elapsed", f"{elapsed:.1f} s")

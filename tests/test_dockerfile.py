@@ -1,0 +1,18 @@
+"""The image cannot be built here (no Docker engine); check what its build relies on."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_the_image_compiles_the_engine_with_mypyc() -> None:
+    assert "LEADTEMP_COMPILE=1 pip wheel" in DOCKERFILE
+    assert "--no-build-isolation" in DOCKERFILE  # mypyc comes from the stage, not isolation
+
+
+def test_the_build_stage_copies_every_file_the_build_reads() -> None:
+    copied = {name for line in re.findall(r"^COPY (?!--from)(.+)$", DOCKERFILE, re.M)
+              for name in line.split()[:-1]}  # fmt: skip
+    assert {"pyproject.toml", "setup.py", "README.md", "scoring", "streams", "alerts"} <= copied
