@@ -18,6 +18,7 @@ from typing import Any
 import faust
 from redis.asyncio import Redis
 
+from scoring import engine_build
 from scoring.engine import Engine
 from scoring.rules import Rules
 from streams import metrics
@@ -157,6 +158,7 @@ def build_app(
 
     @app.task
     async def on_start() -> None:
+        log.info("scoring engine: %s build", engine_build())
         republished = await pipeline.republish_outboxes()
         if republished:
             log.info(
