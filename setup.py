@@ -32,14 +32,17 @@ def ext_modules() -> list[object]:
         raise SystemExit(f"LEADTEMP_COMPILE: must be 1 (compile) or 0, not {flag!r}")
     if flag != "1":
         return []
-    if "editable_wheel" in sys.argv:
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command in ("dist_info", "egg_info"):
+        return []  # metadata only: no need to type-check and translate the engine for it
+    if command == "editable_wheel":
         raise SystemExit("LEADTEMP_COMPILE=1: not for editable installs (see setup.py)")
     try:
         from mypyc.build import mypycify
     except ImportError:
         raise SystemExit(
-            "LEADTEMP_COMPILE=1 needs mypy installed: pip install mypy, then build with"
-            " pip install --no-build-isolation ."
+            "LEADTEMP_COMPILE=1 needs mypy and leadtemp's dependencies installed (mypy"
+            " type-checks the engine against them), then pip install --no-build-isolation ."
         ) from None
     return list(mypycify(compiled_modules(), opt_level="3"))
 

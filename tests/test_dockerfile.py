@@ -12,6 +12,13 @@ def test_the_image_compiles_the_engine_with_mypyc() -> None:
     assert "--no-build-isolation" in DOCKERFILE  # mypyc comes from the stage, not isolation
 
 
+def test_the_build_stage_installs_the_dependencies_mypy_checks_the_engine_against() -> None:
+    # Without pydantic, orjson and PyYAML's stubs installed, mypyc stops with import errors.
+    install = re.search(r"^RUN pip install (.*?)\\?$", DOCKERFILE, re.M)
+    assert install is not None
+    assert {"types-pyyaml", "."} <= set(install.group(1).split())
+
+
 def test_the_build_stage_copies_every_file_the_build_reads() -> None:
     copied = {name for line in re.findall(r"^COPY (?!--from)(.+)$", DOCKERFILE, re.M)
               for name in line.split()[:-1]}  # fmt: skip
