@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
 
@@ -26,3 +30,44 @@ def test_written_time_reads_back_to_the_same_millisecond(ms: int) -> None:
 
 def test_an_offset_is_converted_to_utc() -> None:
     assert ms_from_rfc3339("2026-10-26T09:33:20.5+02:00") == 1_793_000_000_500
+
+
+@given(
+    instant=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    offset_minutes=st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
+    digits=st.integers(min_value=0, max_value=9),
+    separator=st.sampled_from(["T", "t", " "]),
+    utc_letter=st.sampled_from(["Z", "z"]),
+)
+def test_any_valid_timestamp_reads_as_the_instant_it_names(
+    instant: datetime, offset_minutes: int, digits: int, separator: str, utc_letter: str
+) -> None:
+    local = instant.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    sign = "-" if offset_minutes < 0 else "+"
+    hh, mm = divmod(abs(offset_minutes), 60)
+    zone = utc_letter if offset_minutes == 0 else f"{sign}{hh:02d}:{mm:02d}"
+    frac = f".{local.microsecond:06d}000"[: digits + 1] if digits else ""
+    text = (
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d}{separator}"
+        f"{local.hour:02d}:{local.minute:02d}:{local.second:02d}{frac}{zone}"
+    )
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    whole_seconds = (local.replace(microsecond=0) - epoch) // timedelta(seconds=1)
+    millis = int(frac[1:4].ljust(3, "0")) if frac else 0
+    assert ms_from_rfc3339(text) == whole_seconds * 1000 + millis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-02-30T10:00:00Z",  # no such day
+        "2026-11-20T24:00:00Z",
+        "2026-11-20T10:60:00Z",
+        "2026-11-20T10:00:60Z",
+        "2026-11-20T10:00:00+24:00",
+        "0000-01-01T00:00:00Z",
+    ],
+)
+def test_a_date_or_time_out_of_range_is_refused_naming_it(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^not a valid date or time \(.+\)$"):
+        ms_from_rfc3339(text)
