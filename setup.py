@@ -1,9 +1,9 @@
-"""Optional native build of the scoring engine with mypyc (see README, "Compiled build").
+"""Optional native build of the scoring engine with mypyc (README: "The compiled engine").
 
 `pip install .` gives the pure-Python package, as always. With LEADTEMP_COMPILE=1 (and
-mypy installed, so `pip install --no-build-isolation`), the engine's modules are compiled
-to C extensions: same source, same results, ≈30% faster replay. Everything else comes
-from pyproject.toml.
+mypy and leadtemp's dependencies installed, so `pip install --no-build-isolation`), the
+engine's modules are compiled to C extensions: same source, same results, a replay
+1.2-1.5 times as fast. Everything else comes from pyproject.toml.
 
 Editable installs stay pure on purpose: an extension module next to its .py file would
 shadow later edits of that file.

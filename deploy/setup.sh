@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything leadtemp needs on a fresh Debian-like machine, idempotently:
 # a virtualenv in .venv with the project and its dev tools, a JDK and Maven (for
-# the local Kafka broker), and redis-server. Safe to run again; fast when done.
+# the local Kafka broker), redis-server, and gcc and Python's headers (the compiled
+# engine). Safe to run again; fast when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,11 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# deploy/compile.sh (the compiled engine, tested by deploy/test.sh) needs a C compiler and
+# Python's headers.
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+"$PYTHON" -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(
+  os.path.join(sysconfig.get_paths()["include"], "Python.h")))' || need_apt+=(python3-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need_apt[*]} with apt-get" >&2
