@@ -1,6 +1,7 @@
 """Benchmark: how many messages/s a Faust agent that does nothing can consume here, with
-Faust's stock consumer and with leadtemp's FastDrainConsumer (streams/fastdrain.py), next
-to a raw aiokafka consumer. It is the ceiling of any Faust worker on this machine.
+Faust's stock consumer, with leadtemp's FastDrainConsumer (streams/fastdrain.py), and with
+that and without Faust's Monitor (as the worker runs), next to a raw aiokafka consumer. It
+is the ceiling of any Faust worker on this machine.
 
     .venv/bin/python -m bench.faust_ceiling [--messages N]
 
@@ -46,18 +47,21 @@ async def preload(bootstrap: str, topic: str, n: int) -> None:
         await producer.stop()
 
 
-def agent(bootstrap: str, topic: str, n: int, fast: bool) -> None:
+def agent(bootstrap: str, topic: str, n: int, mode: str) -> None:
     """Child process: consume n messages with take_events(1000) and print the rate."""
     import faust
 
+    from streams.app import without_faust_monitor
     from streams.fastdrain import FastDrainTransport
 
     app = faust.App(f"ceiling-{uuid.uuid4().hex[:6]}", broker=f"kafka://{bootstrap}",
                     key_serializer="raw", value_serializer="raw", store="memory://",
                     web_enabled=False, consumer_auto_offset_reset="earliest",
                     stream_wait_empty=False, datadir=tempfile.mkdtemp())  # fmt: skip
-    if fast:
+    if mode in ("fast", "worker"):
         app.transport = FastDrainTransport(app.conf.broker_consumer, app)
+    if mode == "worker":
+        without_faust_monitor(app)
     seen = {"n": 0, "t0": 0.0}
 
     @app.agent(app.topic(topic, key_type=bytes, value_type=bytes))
@@ -73,9 +77,9 @@ def agent(bootstrap: str, topic: str, n: int, fast: bool) -> None:
     app.main()
 
 
-def agent_rate(bootstrap: str, topic: str, n: int, fast: bool) -> float:
+def agent_rate(bootstrap: str, topic: str, n: int, mode: str) -> float:
     argv = [sys.executable, "-m", "bench.faust_ceiling", "--agent", bootstrap, topic, str(n)]
-    out = subprocess.run([*argv, "fast" if fast else "stock", "worker", "-l", "warn"],
+    out = subprocess.run([*argv, mode, "worker", "-l", "warn"],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          timeout=600).stdout  # fmt: skip
     rates = [float(m) for m in re.findall(r"RATE (\d+)", out)]  # (faust logs what is printed)
@@ -88,7 +92,7 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--agent":
         bootstrap, topic, n, mode = sys.argv[2:6]
         sys.argv = [sys.argv[0], *sys.argv[6:]]  # what faust's command line reads
-        agent(bootstrap, topic, int(n), mode == "fast")
+        agent(bootstrap, topic, int(n), mode)
         return
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--messages", type=int, default=200_000)
@@ -107,15 +111,19 @@ def main() -> None:
         with console.status("raw aiokafka consumer…"):
             raw = asyncio.run(raw_consumer_rate(bootstrap, [topic], args.messages))
         with console.status("Faust agent, stock consumer…"):
-            stock = agent_rate(bootstrap, topic, args.messages, fast=False)
+            stock = agent_rate(bootstrap, topic, args.messages, "stock")
         with console.status("Faust agent, FastDrainConsumer…"):
-            fast = agent_rate(bootstrap, topic, args.messages, fast=True)
+            fast = agent_rate(bootstrap, topic, args.messages, "fast")
+        with console.status("Faust agent, FastDrainConsumer, no Monitor…"):
+            worker = agent_rate(bootstrap, topic, args.messages, "worker")
         table = Table(title="Faust ceiling: an agent that does nothing", show_header=False)
         table.add_row("messages", f"{args.messages:,} on {PARTITIONS} partitions")
         table.add_row("raw aiokafka consumer (deserialize only)", f"{raw:,.0f} messages/s")
         table.add_row("Faust agent, take_events(1000), stock consumer", f"{stock:,.0f} messages/s")
         table.add_row("Faust agent, take_events(1000), FastDrainConsumer",
                       f"{fast:,.0f} messages/s")  # fmt: skip
+        table.add_row("the same without Faust's Monitor (as the worker runs)",
+                      f"{worker:,.0f} messages/s")  # fmt: skip
         console.print(table)
     finally:
         if kafka is not None:
