@@ -179,7 +179,7 @@ def without_faust_monitor(app: faust.App) -> None:
 
     @app.task
     async def drop_monitor() -> None:
-        if app.monitor in set(app.sensors):
+        if app.monitor in app.sensors:
             app.sensors.remove(app.monitor)
 
 
