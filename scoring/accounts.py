@@ -17,7 +17,7 @@ def is_engaged(member: Member, at: int, window_ms: int) -> bool:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # never mutated; __init__ written out for the compiled build (Scores)
 class AccountView:
     """What the account rules look at, at one instant."""
 
@@ -25,6 +25,14 @@ class AccountView:
     hot_leads: list[str]
     warm_leads: list[str]
     authority_engaged: bool
+
+    def __init__(
+        self, engaged: int, hot_leads: list[str], warm_leads: list[str], authority_engaged: bool
+    ) -> None:
+        self.engaged = engaged
+        self.hot_leads = hot_leads
+        self.warm_leads = warm_leads
+        self.authority_engaged = authority_engaged
 
     def as_record(self) -> dict[str, object]:
         return {

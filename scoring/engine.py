@@ -6,7 +6,7 @@ The same Engine runs in `leadtemp replay` (in-memory store) and in the live work
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from scoring import accounts as acc
@@ -76,14 +76,20 @@ class StateStore(Protocol):
         """The earliest (at, kind, key) with at ≤ until, removed from the index; None if none."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True)  # __init__ written out for the compiled build (see temperature.Scores)
 class Outcome:
     """What applying one event did."""
 
-    records: list[Record] = field(default_factory=list)
-    duplicate: bool = False
-    held: bool = False  # anonymous web activity held for identity stitching
-    alerts_suppressed: int = 0
+    records: list[Record]
+    duplicate: bool
+    held: bool  # anonymous web activity held for identity stitching
+    alerts_suppressed: int
+
+    def __init__(self) -> None:
+        self.records = []
+        self.duplicate = False
+        self.held = False
+        self.alerts_suppressed = 0
 
 
 class Engine:

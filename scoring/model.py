@@ -11,10 +11,12 @@ from scoring.phrases import phrase_pattern
 from scoring.rules import Rules
 from scoring.times import MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE
 
+_SEPARATORS = re.compile(r"[\s\-]+")
+
 
 def industry_key(value: str) -> str:
     """Industries compare case-insensitively with spaces and hyphens read as underscores."""
-    return re.sub(r"[\s\-]+", "_", value.strip().lower())
+    return _SEPARATORS.sub("_", value.strip().lower())
 
 
 @dataclass(frozen=True)

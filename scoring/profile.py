@@ -9,7 +9,7 @@ from scoring.model import Model, domain_matches, industry_key
 from scoring.state import LeadState
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # never mutated; __init__ written out for the compiled build (Scores)
 class ProfileFacts:
     """What the profile decides, computed once per profile change (not serialized)."""
 
@@ -17,6 +17,14 @@ class ProfileFacts:
     authority: bool
     disqualifiers: tuple[str, ...]  # profile-based ones: competitor, student, …, geography
     account: str | None
+
+    def __init__(
+        self, fit: float, authority: bool, disqualifiers: tuple[str, ...], account: str | None
+    ) -> None:
+        self.fit = fit
+        self.authority = authority
+        self.disqualifiers = disqualifiers
+        self.account = account
 
 
 def merge_profile(state: LeadState, lead: Profile | None, at: int) -> None:

@@ -16,13 +16,18 @@ ALERTS_DEADLETTER = "alerts.deadletter"  # written by the notifier (alerts/)
 OUTPUT_TOPICS = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # never mutated; __init__ written out for the compiled build (Scores)
 class Record:
     """One output record: the default topic it belongs to, its key and its JSON value."""
 
     topic: str
     key: str | None
     value: dict[str, Any]
+
+    def __init__(self, topic: str, key: str | None, value: dict[str, Any]) -> None:
+        self.topic = topic
+        self.key = key
+        self.value = value
 
     def as_replay_line(self) -> dict[str, Any]:
         return {"topic": self.topic, "key": self.key, "value": self.value}

@@ -8,10 +8,10 @@ event ids are bounded lists.
 
 from __future__ import annotations
 
-import base64
-import hashlib
+from binascii import b2a_base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any
 
 import orjson
@@ -28,8 +28,8 @@ FINGERPRINT_CHARS = 8  # 48 bits: a collision among one lead's last 128 ids is ~
 
 def event_fingerprint(event_id: str) -> str:
     """A short stable digest of an event id (what is kept for duplicate detection)."""
-    digest = hashlib.blake2b(event_id.encode(), digest_size=6).digest()
-    return base64.b64encode(digest).decode()
+    digest = blake2b(event_id.encode(), digest_size=6).digest()
+    return b2a_base64(digest, newline=False).decode()  # what base64.b64encode calls
 
 
 # Names that recur in every lead's state are stored as their index here. Append only:
@@ -103,32 +103,82 @@ def _compact_number(x: float) -> float | int:
     return int(x) if isinstance(x, float) and x.is_integer() and abs(x) < 2**53 else x
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)  # __init__ below
 class LeadState:
     """Everything the engine knows about one lead."""
 
-    clock: int = 0  # latest occurred_at (or crossing time) seen for the lead, ms
-    temp: str | None = None  # None until the first classification
-    eng: dict[str, float] = field(default_factory=dict)  # cap group -> decayed sum at `clock`
-    neg: float = 0.0  # negative engagement, which does not decay
-    intent: float = 0.0  # decayed intent at `clock`
-    profile: dict[str, list[Any]] = field(default_factory=dict)  # field -> [value, occurred_at]
-    pain_point: bool = False
-    uses_integration: bool = False
-    bonus: bool = False  # multiple-stakeholder bonus received
-    spam_reported: bool = False
-    hard_bounce: bool = False
-    budget_at: int | None = None
-    need_at: int | None = None
-    timeline_at: int | None = None
-    sql: dict[str, int] = field(default_factory=dict)  # auto-SQL kind -> latest request time
-    last_scored: int | None = None
-    last_alert: int | None = None
-    account: str | None = None  # the account this lead is counted in
-    next_drop: int | None = None  # when the temperature falls by time alone, if nothing happens
-    top: list[list[Any]] = field(default_factory=list)  # [kind, signal, at, points]
-    seen: RecentIds = field(default_factory=lambda: RecentIds(SEEN_IDS_PER_LEAD))
+    clock: int  # latest occurred_at (or crossing time) seen for the lead, ms
+    temp: str | None  # None until the first classification
+    eng: dict[str, float]  # cap group -> decayed sum at `clock`
+    neg: float  # negative engagement, which does not decay
+    intent: float  # decayed intent at `clock`
+    profile: dict[str, list[Any]]  # field -> [value, occurred_at]
+    pain_point: bool
+    uses_integration: bool
+    bonus: bool  # multiple-stakeholder bonus received
+    spam_reported: bool
+    hard_bounce: bool
+    budget_at: int | None
+    need_at: int | None
+    timeline_at: int | None
+    sql: dict[str, int]  # auto-SQL kind -> latest request time
+    last_scored: int | None
+    last_alert: int | None
+    account: str | None  # the account this lead is counted in
+    next_drop: int | None  # when the temperature falls by time alone, if nothing happens
+    top: list[list[Any]]  # [kind, signal, at, points]
+    seen: RecentIds
     facts: Any = field(default=None, compare=False, repr=False)  # profile.ProfileFacts cache
+
+    # Written out because, compiled, this __init__ is native and a generated one stays Python
+    # (≈1 µs): the worker builds a LeadState per event it loads. Parameters in field order.
+    def __init__(
+        self,
+        clock: int = 0,
+        temp: str | None = None,
+        eng: dict[str, float] | None = None,
+        neg: float = 0.0,
+        intent: float = 0.0,
+        profile: dict[str, list[Any]] | None = None,
+        pain_point: bool = False,
+        uses_integration: bool = False,
+        bonus: bool = False,
+        spam_reported: bool = False,
+        hard_bounce: bool = False,
+        budget_at: int | None = None,
+        need_at: int | None = None,
+        timeline_at: int | None = None,
+        sql: dict[str, int] | None = None,
+        last_scored: int | None = None,
+        last_alert: int | None = None,
+        account: str | None = None,
+        next_drop: int | None = None,
+        top: list[list[Any]] | None = None,
+        seen: RecentIds | None = None,
+        facts: Any = None,
+    ) -> None:
+        self.clock = clock
+        self.temp = temp
+        self.eng = {} if eng is None else eng
+        self.neg = neg
+        self.intent = intent
+        self.profile = {} if profile is None else profile
+        self.pain_point = pain_point
+        self.uses_integration = uses_integration
+        self.bonus = bonus
+        self.spam_reported = spam_reported
+        self.hard_bounce = hard_bounce
+        self.budget_at = budget_at
+        self.need_at = need_at
+        self.timeline_at = timeline_at
+        self.sql = {} if sql is None else sql
+        self.last_scored = last_scored
+        self.last_alert = last_alert
+        self.account = account
+        self.next_drop = next_drop
+        self.top = [] if top is None else top
+        self.seen = RecentIds(SEEN_IDS_PER_LEAD) if seen is None else seen
+        self.facts = facts
 
     def to_bytes(self) -> bytes:
         """Compact JSON: a positional array; recurring names as codes, times relative to clock.
