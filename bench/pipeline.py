@@ -6,10 +6,14 @@ KAFKA_BOOTSTRAP_SERVERS and REDIS_URL are set).
 2. on the same topics, the rate of a raw aiokafka consumer that only deserializes (the
    ceiling for a Python consumer here), and the ratio;
 3. end-to-end latency (input record timestamp -> output record timestamp) at an offered
-   load of --rate events/s of new leads;
+   load of --rate events/s of new leads, measured for --seconds after --warmup seconds of
+   the same load (a freshly started broker's JIT compiler takes half of one of this
+   machine's two cores for its first ≈15 s of it), and how it splits between the two hops
+   (input -> the repartition topic's bundle, bundle -> output);
 4. Redis memory per lead.
 
     .venv/bin/python -m bench.pipeline [--events N] [--leads N] [--rate R] [--seconds S]
+                                       [--warmup S]
 """
 
 from __future__ import annotations
@@ -24,20 +28,22 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import redis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
 from bench.generate import events
 from scoring import engine_build
 from scoring.times import rfc3339_from_ms
+from streams.bundles import unbundle
 from streams.devservices import free_port, start_kafka, start_redis
 from streams.produce import publish
-from streams.settings import settings_from
+from streams.settings import REPARTITION_TOPIC, settings_from
 from streams.topics import all_topics, ensure_topics
 
 console = Console()
@@ -74,25 +80,38 @@ def metric(metrics_port: int, sample: str) -> int:
     return 0
 
 
-async def paced(bootstrap: str, prefix: str, rate: int, seconds: int) -> dict[str, float]:
-    """New leads at `rate` events/s; returns event id -> input record timestamp (s)."""
+async def paced(
+    bootstrap: str,
+    prefix: str,
+    rate: int,
+    warmup: int,
+    seconds: int,
+    on_measuring: Callable[[], None],
+) -> dict[str, float]:
+    """New leads at `rate` events/s for `warmup` then `seconds` seconds, in one stream;
+    returns event id -> input record timestamp (s) of those sent after the warm-up, and calls
+    `on_measuring()` when the warm-up ends."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await producer.start()
     sent: dict[str, float] = {}
     run = uuid.uuid4().hex[:6]
+    first_measured = rate * warmup
     try:
         start = time.perf_counter()
-        for i in range(rate * seconds):
+        for i in range(rate * (warmup + seconds)):
             due = start + i / rate
             if (delay := due - time.perf_counter()) > 0:
                 await asyncio.sleep(delay)
+            if i == first_measured:
+                on_measuring()
             event_id = f"lat-{run}-{i}"
             now = int(time.time() * 1000)
             value = orjson.dumps({"event_id": event_id, "type": "email.clicked",
                                   "occurred_at": rfc3339_from_ms(now),
                                   "lead": {"id": f"lat-{run}-{i}"}})  # fmt: skip
             meta = await (await producer.send(f"{prefix}events.email", value=value))
-            sent[event_id] = meta.timestamp / 1000
+            if i >= first_measured:
+                sent[event_id] = meta.timestamp / 1000
         await producer.flush()
     finally:
         await producer.stop()
@@ -120,6 +139,32 @@ async def output_times(
         await consumer.stop()
 
 
+async def bundle_times(
+    bootstrap: str, topic: str, partitions: int, wanted: set[str]
+) -> dict[str, float]:
+    """Event id -> timestamp of the repartition topic's bundle that carried it (the end of
+    the ingest hop), for the wanted ids found there now."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=None, enable_auto_commit=False)  # fmt: skip
+    await consumer.start()
+    got: dict[str, float] = {}
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            batch = await consumer.getmany(timeout_ms=1000)
+            for records in batch.values():
+                for r in records:
+                    for _, value in unbundle(r.value) or [(None, r.value)]:
+                        event_id = orjson.loads(value).get("event_id")
+                        if event_id in wanted:
+                            got[event_id] = r.timestamp / 1000
+        return got
+    finally:
+        await consumer.stop()
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -137,6 +182,12 @@ def main() -> None:
     p.add_argument("--leads", type=int, default=20_000)
     p.add_argument("--rate", type=int, default=1_000)
     p.add_argument("--seconds", type=int, default=20)
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=20,
+        help="seconds of the same offered load before the measured ones (the broker's JIT)",
+    )
     p.add_argument("--workers", type=int, default=1, help="worker processes in one group")
     args = p.parse_args()
 
@@ -215,14 +266,29 @@ def main() -> None:
                 busy = sum(cpu_seconds(w.pid) for w in workers) - before
                 if busy < 0.1 * len(workers) and client.zcard(f"{prefix}outboxes") == 0:
                     break
-        with console.status(f"offering {args.rate} events/s for {args.seconds}s…"):
-            cpu_before = sum(cpu_seconds(w.pid) for w in workers)
-            paced_t0 = time.perf_counter()
-            sent = asyncio.run(paced(bootstrap, prefix, args.rate, args.seconds))
+        with console.status(
+            f"offering {args.rate} events/s for {args.warmup}s of warm-up, then {args.seconds}s…"
+        ):
+            measuring: list[float] = []  # when the warm-up ended: time, workers' CPU seconds
+
+            def on_measuring() -> None:
+                measuring[:] = [time.perf_counter(), sum(cpu_seconds(w.pid) for w in workers)]
+
+            sent = asyncio.run(
+                paced(bootstrap, prefix, args.rate, args.warmup, args.seconds, on_measuring)
+            )
+            paced_t0, cpu_before = measuring
             paced_elapsed = time.perf_counter() - paced_t0
             worker_cpu = (sum(cpu_seconds(w.pid) for w in workers) - cpu_before) / paced_elapsed
             out = asyncio.run(output_times(bootstrap, prefix + "leads.temperature", set(sent), 60))
+            rekeyed = asyncio.run(
+                bundle_times(
+                    bootstrap, settings.topic(REPARTITION_TOPIC), settings.partitions, set(out)
+                )
+            )
         latencies = [out[k] - sent[k] for k in out]
+        ingest_hop = [rekeyed[k] - sent[k] for k in out if k in rekeyed]
+        score_hop = [out[k] - rekeyed[k] for k in out if k in rekeyed]
         # Latency by second of the run: tells a steady delay from a few stalls.
         by_second: dict[int, list[float]] = {}
         start_s = min(sent.values(), default=0.0)
@@ -245,6 +311,12 @@ def main() -> None:
                           f"p50 {percentile(latencies, 50) * 1000:.0f} ms, "
                           f"p99 {percentile(latencies, 99) * 1000:.0f} ms, "
                           f"max {max(latencies) * 1000:.0f} ms")  # fmt: skip
+            for name, hop in (("ingest", ingest_hop), ("score", score_hop)):
+                if hop:
+                    table.add_row(f"of which the {name} hop",
+                                  f"p50 {percentile(hop, 50) * 1000:.0f} ms, "
+                                  f"p99 {percentile(hop, 99) * 1000:.0f} ms, "
+                                  f"max {max(hop) * 1000:.0f} ms")  # fmt: skip
             table.add_row("worst seconds of the latency run (max latency)",
                           ", ".join(f"s{s}: {m * 1000:.0f} ms" for m, s in worst))  # fmt: skip
             table.add_row("worker CPU during the latency run", f"{worker_cpu:.0%} of one core")
