@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scoring import times
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
 
 
@@ -32,16 +33,15 @@ def test_an_offset_is_converted_to_utc() -> None:
     assert ms_from_rfc3339("2026-10-26T09:33:20.5+02:00") == 1_793_000_000_500
 
 
-@given(
-    instant=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
-    offset_minutes=st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
-    digits=st.integers(min_value=0, max_value=9),
-    separator=st.sampled_from(["T", "t", " "]),
-    utc_letter=st.sampled_from(["Z", "z"]),
-)
-def test_any_valid_timestamp_reads_as_the_instant_it_names(
-    instant: datetime, offset_minutes: int, digits: int, separator: str, utc_letter: str
-) -> None:
+@st.composite
+def timestamps(draw: st.DrawFn) -> tuple[str, int]:
+    """Any valid RFC 3339 text (any offset, precision and letter case) and the instant it
+    names, in ms."""
+    instant = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+    offset_minutes = draw(st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1))
+    digits = draw(st.integers(min_value=0, max_value=9))
+    separator = draw(st.sampled_from(["T", "t", " "]))
+    utc_letter = draw(st.sampled_from(["Z", "z"]))
     local = instant.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
     sign = "-" if offset_minutes < 0 else "+"
     hh, mm = divmod(abs(offset_minutes), 60)
@@ -54,7 +54,23 @@ def test_any_valid_timestamp_reads_as_the_instant_it_names(
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     whole_seconds = (local.replace(microsecond=0) - epoch) // timedelta(seconds=1)
     millis = int(frac[1:4].ljust(3, "0")) if frac else 0
-    assert ms_from_rfc3339(text) == whole_seconds * 1000 + millis
+    return text, whole_seconds * 1000 + millis
+
+
+@given(timestamps())
+def test_any_valid_timestamp_reads_as_the_instant_it_names(timestamp: tuple[str, int]) -> None:
+    text, ms = timestamp
+    assert ms_from_rfc3339(text) == ms
+
+
+@given(timestamps())
+def test_a_timestamp_reads_the_same_before_and_after_its_date_is_remembered(
+    timestamp: tuple[str, int],
+) -> None:
+    text, ms = timestamp
+    times._MIDNIGHTS.clear()
+    assert ms_from_rfc3339(text) == ms  # the full way, by datetime
+    assert ms_from_rfc3339(text) == ms  # by arithmetic on the remembered midnight
 
 
 @pytest.mark.parametrize(
@@ -69,5 +85,21 @@ def test_any_valid_timestamp_reads_as_the_instant_it_names(
     ],
 )
 def test_a_date_or_time_out_of_range_is_refused_naming_it(text: str) -> None:
+    with pytest.raises(ValueError, match=r"^not a valid date or time \(.+\)$"):
+        ms_from_rfc3339(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-20T24:00:00Z",
+        "2026-11-20T10:60:00Z",
+        "2026-11-20T10:00:60Z",
+        "2026-11-20T10:00:00+24:00",
+        "2026-11-20T10:00:00-23:60",
+    ],
+)
+def test_a_time_out_of_range_is_refused_on_a_date_read_before(text: str) -> None:
+    ms_from_rfc3339("2026-11-20T10:00:00Z")
     with pytest.raises(ValueError, match=r"^not a valid date or time \(.+\)$"):
         ms_from_rfc3339(text)
