@@ -63,12 +63,22 @@ def dev_up() -> None:
 
 
 @dev.command("down")
-def dev_down() -> None:
+@click.option(
+    "--wipe", is_flag=True, help="Then delete their data: every topic, offset and Redis key."
+)
+def dev_down(wipe: bool) -> None:
     """Stop the broker and Redis started by `leadtemp dev up`."""
-    from streams.devservices import DevStack
+    from streams.devservices import DevStack, ServiceError
 
-    stopped = DevStack.from_env().down()
+    stack = DevStack.from_env()
+    stopped = stack.down()
     click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    if wipe:
+        try:
+            wiped = stack.wipe()
+        except ServiceError as e:
+            fail(str(e), 1)
+        click.echo("wiped: " + (", ".join(wiped) if wiped else "no data was there"))
 
 
 @dev.command("status")

@@ -56,3 +56,28 @@ def test_dev_up_names_the_taken_port(tmp_path: Path) -> None:
         up = leadtemp("dev", "up", env=env)
     assert up.returncode == 1
     assert f"port {port} for Redis is taken" in up.stderr
+
+
+def stopped_stack_with_data(tmp_path: Path) -> dict[str, str]:
+    """The environment of a dev stack that is not running and has data on disk."""
+    dev = tmp_path / "dev"
+    (dev / "kafka" / "data" / "leadtemp.events-by-lead-0").mkdir(parents=True)
+    (dev / "redis").mkdir()
+    (dev / "redis" / "appendonly.aof").write_text("*1\r\n$4\r\nPING\r\n")
+    return {**os.environ, "LEADTEMP_DEV_DIR": str(dev),
+            "LEADTEMP_KAFKA_PORT": str(free_port()), "LEADTEMP_REDIS_PORT": str(free_port())}  # fmt: skip
+
+
+def test_dev_down_keeps_the_data_for_the_next_dev_up(tmp_path: Path) -> None:
+    down = leadtemp("dev", "down", env=stopped_stack_with_data(tmp_path))
+    assert down.returncode == 0, down.stderr
+    assert (tmp_path / "dev" / "kafka" / "data").is_dir()
+    assert (tmp_path / "dev" / "redis" / "appendonly.aof").is_file()
+
+
+def test_dev_down_wipe_deletes_every_topic_and_redis_key(tmp_path: Path) -> None:
+    down = leadtemp("dev", "down", "--wipe", env=stopped_stack_with_data(tmp_path))
+    assert down.returncode == 0, down.stderr
+    assert "wiped: kafka, redis" in down.stdout
+    assert not (tmp_path / "dev" / "kafka").exists()
+    assert not (tmp_path / "dev" / "redis").exists()
