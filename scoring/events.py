@@ -250,7 +250,9 @@ def parse_event(raw: bytes, now_ms: int) -> Event | Rejection:
         return Rejection(UNKNOWN_TYPE, f"type: unknown event type {kind[:80]!r}")
     try:
         event = EVENT_ADAPTER.validate_python(obj)
-        event.at  # noqa: B018 - parses occurred_at once, here, and caches it
+        # occurred_at parsed once, here, into the cache the `at` property reads; set directly
+        # because a cached_property's first read costs 1-2 µs more (it takes a lock in 3.11).
+        vars(event)["at"] = ms_from_rfc3339(event.occurred_at)
     except ValidationError as e:
         return Rejection(INVALID_EVENT, _detail(e))
     except ValueError as e:

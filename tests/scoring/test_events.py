@@ -7,7 +7,7 @@ import base64
 import orjson
 import pytest
 
-from scoring.events import FormSubmitted, Rejection, parse_event
+from scoring.events import EVENT_ADAPTER, FormSubmitted, Rejection, parse_event
 from scoring.times import ms_from_rfc3339
 from tests.scoring.helpers import FAR_FUTURE, ev, form, page, replay, run_of, temps
 
@@ -40,6 +40,12 @@ def test_occurred_at_with_an_offset_is_accepted() -> None:
     assert parse(ev("email.opened", "2026-10-05T11:00:00+02:00")).at == ms_from_rfc3339(
         "2026-10-05T09:00:00Z"
     )
+
+
+def test_an_event_validated_without_parse_event_reads_the_same_instant() -> None:
+    # Held page views are validated again, not parsed, when their visitor is linked.
+    raw = ev("email.opened", "2026-10-05T11:00:00.250+02:00")
+    assert EVENT_ADAPTER.validate_python(raw).at == parse(raw).at == 1_791_190_800_250
 
 
 def test_not_json_is_invalid_json() -> None:
