@@ -43,8 +43,7 @@ def ms_from_rfc3339(text: str) -> int:
         offset_minutes = hours * 60 + minutes if zone[0] == "+" else -(hours * 60 + minutes)
     if midnight is None or hour > 23 or minute > 59 or second > 59:
         return _ms_from_parts(date, clock, frac, zone)
-    millis = int(frac[:3].ljust(3, "0")) if frac else 0
-    return midnight + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis
+    return midnight + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + _millis(frac)
 
 
 def _ms_from_parts(date: str, clock: str, frac: str | None, zone: str) -> int:
@@ -56,7 +55,12 @@ def _ms_from_parts(date: str, clock: str, frac: str | None, zone: str) -> int:
         raise ValueError(f"not a valid date or time ({e})") from None
     if len(_MIDNIGHTS) < _MIDNIGHTS_MAX:
         _MIDNIGHTS[date] = midnight
-    return int(whole.timestamp()) * 1000 + int((frac or "0")[:3].ljust(3, "0"))
+    return int(whole.timestamp()) * 1000 + _millis(frac)
+
+
+def _millis(frac: str | None) -> int:
+    """The milliseconds of a fraction of a second's digits (further digits are dropped)."""
+    return int(frac[:3].ljust(3, "0")) if frac else 0
 
 
 def rfc3339_from_ms(ms: int, millis: bool = False) -> str:
