@@ -237,11 +237,13 @@ def main() -> None:
             while total("leadtemp_batch_size_sum") == 0:
                 time.sleep(0.2)
             t0 = time.perf_counter()
+            backlog_cpu_before = sum(cpu_seconds(w.pid) for w in workers)
             first = total("leadtemp_batch_size_sum")
             # Every generated event is valid, so each is scored once: done at len(lines).
             while (done := total("leadtemp_batch_size_sum")) < len(lines):
                 time.sleep(0.2)
             elapsed = time.perf_counter() - t0
+            backlog_cpu = (sum(cpu_seconds(w.pid) for w in workers) - backlog_cpu_before) / elapsed
         worker_rate = (done - first) / elapsed
         batches = total("leadtemp_batch_size_count")
         second_passes = total('leadtemp_redis_retries_total{why="state_not_read"}') + total(
@@ -301,6 +303,7 @@ def main() -> None:
         table.add_row("engine build (this process; workers run the same)", engine_build())
         table.add_row("events pre-loaded", f"{len(lines):,} over {args.leads:,} leads")
         table.add_row("worker throughput (all workers)", f"{worker_rate:,.0f} events/s")
+        table.add_row("worker CPU during the backlog", f"{backlog_cpu:.0%} of one core")
         table.add_row("raw aiokafka consumer (deserialize only)", f"{raw_rate:,.0f} events/s")
         table.add_row("ratio", f"{worker_rate / raw_rate:.2f}")
         table.add_row("batches (computed again: state read late, or raced)",
