@@ -10,6 +10,7 @@ from scoring.state import TOP_PER_KIND, LeadState
 from scoring.times import rfc3339_from_ms
 
 TOP_SIGNALS = 5
+ACCOUNT_ALERT_PRIORITY = "P2"  # a hot-account alert always has it
 
 
 def alert_due(last_alert: int | None, at: int, model: Model) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from scoring import accounts as acc
 from scoring.alerting import (
+    ACCOUNT_ALERT_PRIORITY,
     alert_due,
     contact_of,
     lead_priority,
@@ -83,13 +84,13 @@ class Outcome:
     records: list[Record]
     duplicate: bool
     held: bool  # anonymous web activity held for identity stitching
-    alerts_suppressed: int
+    suppressed: list[tuple[str, str]]  # alerts the cooldown held back: (alert topic, priority)
 
     def __init__(self) -> None:
         self.records = []
         self.duplicate = False
         self.held = False
-        self.alerts_suppressed = 0
+        self.suppressed = []
 
 
 class Engine:
@@ -309,7 +310,7 @@ class Engine:
                     state.last_alert = event.at
                     records.append(self._lead_alert(lead_id, state, reasons, scores, event))
                 else:
-                    out.alerts_suppressed += 1
+                    out.suppressed.append((ALERTS_HOT_LEAD, lead_priority(reasons, scores.bant)))
         state.temp = temp
         state.next_drop = next_drop(state, model)
         store.schedule(LEAD, lead_id, state.next_drop)
@@ -442,7 +443,7 @@ class Engine:
                     account.last_alert = event.at
                     records.append(self._account_alert(account_id, reasons, view, event, lead))
                 elif out is not None:
-                    out.alerts_suppressed += 1
+                    out.suppressed.append((ALERTS_HOT_ACCOUNT, ACCOUNT_ALERT_PRIORITY))
         account.temp = temp
         acc.prune_members(account, account.clock, window)
         account.next_check = acc.next_window_end(account, account.clock, window)
@@ -534,9 +535,9 @@ class Engine:
         return Record(ALERTS_HOT_ACCOUNT, account_id, {
             "alert_id": alert_id(ACCOUNT, account_id, event.event_id),
             "account_id": account_id,
-            "priority": "P2",
+            "priority": ACCOUNT_ALERT_PRIORITY,
             "occurred_at": event.occurred_at,
-            "respond_by": rfc3339_from_ms(respond_by(event.at, "P2", self.model)),
+            "respond_by": rfc3339_from_ms(respond_by(event.at, ACCOUNT_ALERT_PRIORITY, self.model)),
             "caused_by_event_id": event.event_id,
             **view.as_record(),
             "reasons": reasons,

@@ -118,7 +118,7 @@ class Replay:
             s.events += 1
             s.duplicates += outcome.duplicate
             s.held += outcome.held
-            s.alerts_suppressed += outcome.alerts_suppressed
+            s.alerts_suppressed += len(outcome.suppressed)
         self._count(records)
         return records
 

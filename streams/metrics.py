@@ -24,7 +24,9 @@ LATENCY = Histogram(
 )
 TRANSITIONS = Counter("leadtemp_transitions_total", "Lead temperature changes", ["from_", "to"])
 ALERTS = Counter("leadtemp_alerts_total", "Alerts raised", ["kind", "priority"])
-ALERTS_SUPPRESSED = Counter("leadtemp_alerts_suppressed_total", "Alerts suppressed by cooldown")
+ALERTS_SUPPRESSED = Counter(
+    "leadtemp_alerts_suppressed_total", "Alerts held back by the cooldown", ["kind", "priority"]
+)
 REDIS_RETRIES = Counter("leadtemp_redis_retries_total", "Batches recomputed or retried", ["why"])
 REDIS_ERRORS = Counter("leadtemp_redis_errors_total", "Redis calls that failed")
 KAFKA_ERRORS = Counter("leadtemp_kafka_errors_total", "Kafka produce calls that failed")

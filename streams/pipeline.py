@@ -156,11 +156,14 @@ class Pipeline:
         first_keys = {key for _, e in parsed for key in self.engine.keys_of(e)}
 
         poisoned: dict[int, str] = {}  # events the engine failed on: dead-lettered, not applied
-        counts = {"suppressed": 0, "duplicates": 0}
+        duplicates = 0
+        suppressed: list[tuple[str, str]] = []  # (alert topic, priority)
 
         def compute(store: BatchStore, applied: dict[str, int]) -> list[Record]:
+            nonlocal duplicates
             records: list[Record] = []
-            counts.update(suppressed=0, duplicates=0)
+            duplicates = 0  # (a second pass starts over)
+            suppressed.clear()
             for i, (msg, event) in enumerate(parsed):
                 if msg.offset <= applied.get(f"{msg.topic}:{msg.partition}", -1):
                     continue  # applied before a crash or a rebalance
@@ -174,8 +177,8 @@ class Pipeline:
                     poisoned[i] = f"{type(e).__name__}: {e}"[:500]
                     raise Recompute from e  # state may be half-changed: start over without it
                 records += outcome.records
-                counts["suppressed"] += outcome.alerts_suppressed
-                counts["duplicates"] += outcome.duplicate
+                suppressed.extend(outcome.suppressed)
+                duplicates += outcome.duplicate
             return records
 
         committed = await with_backoff(
@@ -192,8 +195,9 @@ class Pipeline:
         if latest is not None and (self.latest_event_ms is None or latest > self.latest_event_ms):
             self.latest_event_ms = latest
         metrics.BATCH_SIZE.observe(len(events))
-        metrics.DUPLICATES.labels("event_id").inc(counts["duplicates"])
-        metrics.ALERTS_SUPPRESSED.inc(counts["suppressed"])
+        metrics.DUPLICATES.labels("event_id").inc(duplicates)
+        for kind, priority in suppressed:
+            metrics.ALERTS_SUPPRESSED.labels(kind, priority).inc()
         await self.publish_committed(
             committed.records, committed.outbox, [m.timestamp for m in events if m.timestamp]
         )

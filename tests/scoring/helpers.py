@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 
 from scoring.engine import Engine
+from scoring.events import Event, Rejection, parse_event
 from scoring.records import Record
 from scoring.replay import Replay
 from scoring.rules import Rules, rules_from_mapping
@@ -46,6 +47,13 @@ def page(category: str, when: str = T0, lead: str | None = "lead-1", seconds: fl
          **fields: Any) -> dict[str, Any]:  # fmt: skip
     return ev("web.page_viewed", when, lead, page_category=category, duration_seconds=seconds,
               **fields)  # fmt: skip
+
+
+def parsed(event: dict[str, Any]) -> Event:
+    """A valid event, validated as the engine receives it."""
+    result = parse_event(orjson.dumps(event), ms_from_rfc3339(FAR_FUTURE))
+    assert not isinstance(result, Rejection), result
+    return result
 
 
 def rules(**overrides: Any) -> Rules:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
 from scoring.engine import Engine
-from scoring.events import Rejection, parse_event
-from tests.scoring.helpers import at, ev, form, last, of_topic, replay, scores, temps
+from scoring.replay import MemoryStore
+from tests.scoring.helpers import at, ev, form, last, of_topic, parsed, replay, rules, scores, temps
 
 
 def person(lead: str, email: str, **profile: object) -> dict:
@@ -138,9 +137,7 @@ def test_a_lead_moving_to_another_account_leaves_the_old_one() -> None:
 
 
 def keys_read_by(event: dict) -> list[tuple[str, str]]:
-    parsed = parse_event(orjson.dumps(event), 2**62)
-    assert not isinstance(parsed, Rejection)
-    return Engine().keys_of(parsed)
+    return Engine().keys_of(parsed(event))
 
 
 def test_the_keys_an_event_reads_include_the_account_its_profile_names() -> None:
@@ -153,3 +150,14 @@ def test_the_keys_an_event_reads_include_the_account_its_profile_names() -> None
 
 def test_the_keys_an_event_reads_leave_out_free_mail_domains() -> None:
     assert keys_read_by(opened("a", "pat@gmail.com")) == [("lead", "a")]
+
+
+def test_an_account_alert_held_back_by_the_cooldown_is_reported_as_p2() -> None:
+    # b's automatic-SQL window (6 hours here) ends, the account cools, b asks again.
+    engine, store = Engine(rules(thresholds={"auto_sql_days": 0.25})), MemoryStore()
+    demos = [form("demo_request", at(minutes=m), lead="b") for m in (1, 12 * 60)]
+    for demo in demos:
+        demo["lead"]["email"] = "b@acme.com"
+    outcomes = [engine.apply(parsed(e), store) for e in (opened("a", "a@acme.com"), *demos)]
+    assert outcomes[1].suppressed == []
+    assert ("alerts.hot-account", "P2") in outcomes[2].suppressed

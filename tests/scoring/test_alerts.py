@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from scoring.engine import Engine
 from scoring.records import stable_id
-from tests.scoring.helpers import at, ev, form, of_topic, replay, rules, run_of
+from scoring.replay import MemoryStore
+from tests.scoring.helpers import at, ev, form, of_topic, parsed, replay, rules, run_of
 
 FREE = {"email": "pat@gmail.com"}
 
@@ -133,3 +135,9 @@ def test_top_signals_are_at_most_5_and_decayed_at_the_alert_time() -> None:
 
 def test_disqualified_leads_raise_no_alert() -> None:
     assert alerts(replay([demo(email="kid@mit.edu")])) == []
+
+
+def test_an_alert_held_back_by_the_cooldown_is_reported_with_its_priority() -> None:
+    engine, store = Engine(rules(thresholds={"auto_sql_days": 0.25})), MemoryStore()
+    first, again = (engine.apply(parsed(e), store) for e in (demo(), demo(at(hours=12))))
+    assert (first.suppressed, again.suppressed) == ([], [("alerts.hot-lead", "P1")])

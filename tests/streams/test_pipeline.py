@@ -8,10 +8,12 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from scoring.engine import Engine, Outcome
 from scoring.events import Event
+from scoring.rules import rules_from_mapping
 from streams.bundles import bundle
 from streams.pipeline import PROCESSING_ERROR, Incoming, Pipeline
 from streams.settings import settings_from
@@ -110,3 +112,21 @@ def test_a_bundle_is_applied_whole_and_its_offset_is_the_fence(
     assert applied == {"by-lead:0": 7} and len(lead.seen) == 3
     again, _ = asyncio.run(score_with(services, topic_prefix, Engine(), [one]))
     assert again == lead  # redelivered: nothing applied twice
+
+
+def test_alerts_held_back_by_the_cooldown_are_counted_by_kind_and_priority(
+    services: Services, topic_prefix: str
+) -> None:
+    # A 6-hour automatic-SQL window: the lead cools and asks again within the 24 h cooldown.
+    engine = Engine(rules_from_mapping({"thresholds": {"auto_sql_days": 0.25}}))
+    demos = [
+        Incoming(orjson.dumps({"event_id": f"demo-{hour}", "type": "form.submitted",
+                               "occurred_at": f"2026-10-05T{hour:02d}:00:00Z",
+                               "lead": {"id": "lead-1"}, "form_kind": "demo_request"}),
+                 b"lead-1", "by-lead", 0, offset, None)
+        for offset, hour in enumerate((1, 13))
+    ]  # fmt: skip
+    labels = {"kind": "alerts.hot-lead", "priority": "P1"}
+    before = REGISTRY.get_sample_value("leadtemp_alerts_suppressed_total", labels) or 0.0
+    asyncio.run(score_with(services, topic_prefix, engine, demos))
+    assert REGISTRY.get_sample_value("leadtemp_alerts_suppressed_total", labels) == before + 1
