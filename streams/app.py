@@ -8,6 +8,7 @@ the state, and a worker seeks to them whenever it is assigned a partition.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import shutil
 import socket
@@ -80,6 +81,7 @@ def build_app(
         return await app.producer.send(topic, key, value, partition, timestamp, None)
 
     pipeline = Pipeline(settings, Engine(rules), state, send)
+    input_topics = set(settings.input_topics)
     inputs = app.topic(*settings.input_topics, key_type=bytes, value_type=bytes)
     by_lead = app.topic(
         settings.topic(REPARTITION_TOPIC),
@@ -119,15 +121,23 @@ def build_app(
 
     @app.timer(interval=LAG_CHECK_SECONDS)
     async def measure_lag() -> None:
-        mine = [tp for tp in app.consumer.assignment() if tp.topic == by_lead.get_topic_name()]
-        if not mine:
-            return
-        highwaters = await app.consumer.highwaters(*mine)
-        applied = await state.applied_offsets([f"{tp.topic}:{tp.partition}" for tp in mine])
+        # Re-keyed events count as done once applied (Redis's offsets: exact); input events
+        # once fetched (the consumer's position: a backlog in front of the ingest agent, which
+        # the re-keyed lag cannot show, though a fetched batch not yet routed is not counted).
+        assigned = app.consumer.assignment()
+        rekeyed = [tp for tp in assigned if tp.topic == by_lead.get_topic_name()]
+        applied = await state.applied_offsets([f"{tp.topic}:{tp.partition}" for tp in rekeyed])
+        next_offsets = {tp: applied.get(f"{tp.topic}:{tp.partition}", -1) + 1 for tp in rekeyed}
+        for tp in assigned:
+            if tp.topic in input_topics:
+                with contextlib.suppress(Exception):  # lost in a rebalance meanwhile
+                    next_offsets[tp] = await app.consumer.position(tp)
+        highwaters = await app.consumer.highwaters(*next_offsets) if next_offsets else {}
         metrics.LAG.clear()  # partitions this worker no longer has drop out
-        for tp in mine:
-            done = applied.get(f"{tp.topic}:{tp.partition}", -1) + 1
-            metrics.LAG.labels(str(tp.partition)).set(max(0, highwaters.get(tp, done) - done))
+        for tp, done in next_offsets.items():
+            if done is not None:
+                behind = max(0, highwaters.get(tp, done) - done)
+                metrics.LAG.labels(tp.topic, str(tp.partition)).set(behind)
 
     @app.on_partitions_assigned.connect
     async def seek_to_applied(sender: Any, assigned: set[Any], **kwargs: Any) -> None:

@@ -33,8 +33,8 @@ KAFKA_ERRORS = Counter("leadtemp_kafka_errors_total", "Kafka produce calls that 
 DOWNGRADES_BY_TIME = Counter("leadtemp_downgrades_by_time_total", "Decay and window downgrades")
 LAG = Gauge(
     "leadtemp_consumer_lag",
-    "Re-keyed events not yet applied, per partition of this worker",
-    ["partition"],
+    "Per partition this worker holds: input events not yet fetched, re-keyed ones not applied",
+    ["topic", "partition"],
 )
 LEADS = Gauge("leadtemp_leads", "Leads at each temperature (all workers)", ["temperature"])
 LAST_BATCH = Gauge("leadtemp_last_batch_timestamp_seconds", "When the last batch was stored")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from scoring.engine import Engine
 from scoring.replay import Replay
 from streams.bundles import unbundle
+from streams.settings import INPUT_TOPICS
 from tests.conftest import Services
 from tests.streams.live import (
     Worker,
@@ -141,6 +143,30 @@ def test_bad_messages_are_dead_lettered_with_reasons_and_nothing_else_changes(
     for _, reason in bad:
         assert f'leadtemp_dead_letters_total{{reason="{reason}"}} 1.0' in counted
     assert 'leadtemp_duplicates_total{kind="event_id"} 2.0' in counted
+
+
+def lags(metrics_text: str) -> dict[tuple[str, str], float]:
+    """leadtemp_consumer_lag by (topic, partition)."""
+    found = re.findall(
+        r'^leadtemp_consumer_lag\{partition="(\d+)",topic="([^"]+)"\} (\S+)$', metrics_text, re.M
+    )
+    return {(topic, partition): float(value) for partition, topic, value in found}
+
+
+def test_lag_is_reported_for_input_and_rekeyed_partitions_and_reaches_zero(
+    worker: Worker,
+) -> None:
+    lines = generated(200, 20)
+    run(produce(worker.services.kafka_bootstrap,
+                [(channel_topic(worker.prefix, line), None, line) for line in lines]))  # fmt: skip
+    worker.start()
+    wait_for(lambda: applied_total(worker) >= len(lines), 90, "every event to be applied")
+    every_topic = {worker.topic(t) for t in INPUT_TOPICS} | {repartition_topic(worker.prefix)}
+    wait_for(
+        lambda: (lag := lags(worker.metrics())) and {t for t, _ in lag} == every_topic
+        and not any(lag.values()),
+        30, "a lag of 0 for the partitions of every input topic and of the re-keyed topic",
+    )  # fmt: skip
 
 
 def generated(n: int, leads: int) -> list[bytes]:
