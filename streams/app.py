@@ -7,6 +7,7 @@ the state, and a worker seeks to them whenever it is assigned a partition.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import logging
@@ -130,8 +131,8 @@ def build_app(
         next_offsets = {tp: applied.get(f"{tp.topic}:{tp.partition}", -1) + 1 for tp in rekeyed}
         for tp in assigned:
             if tp.topic in input_topics:
-                with contextlib.suppress(Exception):  # lost in a rebalance meanwhile
-                    next_offsets[tp] = await app.consumer.position(tp)
+                with contextlib.suppress(Exception):  # lost in a rebalance meanwhile, or slow
+                    next_offsets[tp] = await asyncio.wait_for(app.consumer.position(tp), 2.0)
         highwaters = await app.consumer.highwaters(*next_offsets) if next_offsets else {}
         metrics.LAG.clear()  # partitions this worker no longer has drop out
         for tp, done in next_offsets.items():
