@@ -85,7 +85,7 @@ class Settings(Connections):
     batch_size: int = Field(default=500, ge=1, le=100_000)
     # How long the ingest agent waits for a batch to fill. 20 rather than 50 ms: p50 41-57
     # against 62-87 ms and p99 69-92 against 101-151 ms at 1,000 events/s on a warm broker,
-    # for more, smaller batches (README, Performance: "The ingest window").
+    # for more, smaller batches (docs/performance.md: "The ingest window").
     batch_within_ms: int = Field(default=20, ge=1, le=60_000)
     group_id: str = Field(default="leadtemp-worker", min_length=1)
     metrics_port: int = Field(default=9108, ge=0, le=65535)  # 0: no HTTP server
