@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import Field
 from redis.asyncio import Redis
@@ -33,6 +33,7 @@ from scoring.records import ALERTS_DEADLETTER
 from streams.backoff import Trouble
 from streams.backoff import with_backoff as retry_forever
 from streams.http import health_app, redis_answers, serve
+from streams.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
 from streams.settings import CONNECTION_ENVIRONMENT, Connections
 
 log = logging.getLogger(__name__)
@@ -350,7 +351,8 @@ async def run(
     and /readyz on `http_socket` when given."""
     kinds: dict[str, Kind] = {settings.topic(t): k for k, t in TOPIC_OF_KIND.items()}
     redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
-    producer = AIOKafkaProducer(
+    # Both back off between failed metadata updates: see streams/kafka_backoff.py.
+    producer = MetadataBackoffProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
     )
     consumer = AIOKafkaConsumer(
@@ -360,6 +362,7 @@ async def run(
         auto_offset_reset="earliest",
         max_poll_interval_ms=600_000,
     )
+    with_metadata_backoff(consumer._client)
     offsets = Offsets()
     await with_backoff("starting the Kafka producer", producer.start)
 

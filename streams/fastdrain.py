@@ -26,6 +26,8 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import Service
 
+from streams.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
+
 Waiting = asyncio.Future[Any] | None  # what a coroutine yields to the event loop
 
 
@@ -69,13 +71,15 @@ FETCH_MAX_WAIT_MS = 10
 
 
 class BatchedFetchThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[misc]
-    """Faust's consumer thread; its aiokafka consumer batches fetches (see above)."""
+    """Faust's consumer thread; its aiokafka consumer batches fetches (see above) and backs
+    off between failed metadata updates (streams/kafka_backoff.py)."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # The fetcher is built from these at start(); Faust passes no way to set them.
         consumer._fetch_min_bytes = FETCH_MIN_BYTES
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
+        with_metadata_backoff(consumer._client)
         return consumer
 
 
@@ -174,7 +178,18 @@ class FastDrainConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
             unset_flag(flag_consumer_fetching)
 
 
+class BackoffProducer(faust_aiokafka.Producer):  # type: ignore[misc]
+    """Faust's aiokafka producer service; its producers back off between failed metadata
+    updates (streams/kafka_backoff.py)."""
+
+    @property
+    def _producer_type(self) -> type[MetadataBackoffProducer]:
+        return MetadataBackoffProducer
+
+
 class FastDrainTransport(faust_aiokafka.Transport):  # type: ignore[misc]
-    """Faust's aiokafka transport with `FastDrainConsumer`."""
+    """Faust's aiokafka transport with `FastDrainConsumer`, and a producer that backs off
+    between failed metadata updates."""
 
     Consumer = FastDrainConsumer
+    Producer = BackoffProducer

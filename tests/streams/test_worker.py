@@ -299,6 +299,39 @@ def test_a_redis_restart_mid_stream_makes_the_worker_wait_then_recover(
         own.stop()
 
 
+def test_a_kafka_restart_mid_stream_makes_the_worker_wait_then_recover(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    from streams.devservices import free_port, start_kafka
+
+    port, controller_port = free_port(), free_port()
+    own = start_kafka(tmp_path / "kafka", port, controller_port)
+    worker = no_timer_worker(Services(own.address, services.redis_url, "own"), topic_prefix,
+                             tmp_path)  # fmt: skip
+    restarted: list[Any] = []
+    outage: list[float] = []
+
+    def disrupt(first: Any) -> None:
+        outage.append(time.monotonic())
+        own.stop()  # SIGTERM: a controlled shutdown, as a rolling restart does
+        restarted.append(start_kafka(tmp_path / "kafka", port, controller_port))
+        outage.append(time.monotonic())
+
+    try:
+        check_stream_survives(worker, disrupt)
+        assert first_worker_alive(worker)
+        # Its clients waited between failed metadata updates (streams/kafka_backoff.py):
+        # aiokafka's producer alone retried ~1,000 times a second, each logged twice.
+        log = (worker.log_dir / "worker-0.log").read_text(errors="replace")
+        failed_updates = log.count("Unable to update metadata")
+        assert failed_updates <= 30 * (outage[1] - outage[0]), failed_updates
+    finally:
+        worker.stop_all()
+        for k in restarted:
+            k.stop()
+        own.stop()
+
+
 def first_worker_alive(worker: Worker) -> bool:
     return worker.procs[0].poll() is None
 
