@@ -161,6 +161,7 @@ def bind_or_exit(port: int, variable: str) -> socket.socket | None:
 def worker(loglevel: str, **flags: Any) -> None:
     """Score events from Kafka live, with state in Redis."""
     from streams.app import build_app, service_worker
+    from streams.logs import quiet_repeats
     from streams.settings import ENVIRONMENT, REPARTITION_TOPIC, Settings
     from streams.topics import all_topics, ensure_topics, partition_count
 
@@ -173,6 +174,7 @@ def worker(loglevel: str, **flags: Any) -> None:
     settings = settings.model_copy(update={"partitions": by_lead})
     app = build_app(settings, rules_obj, http_socket)
     tune_gc_for_service()
+    quiet_repeats()
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
     service_worker(app, loglevel).execute_from_commandline()
 
@@ -196,6 +198,7 @@ def notify(loglevel: str, **flags: Any) -> None:
     import signal
 
     from alerts.notifier import NOTIFIER_ENVIRONMENT, NotifierSettings, run
+    from streams.logs import quiet_repeats
     from streams.topics import all_topics, ensure_topics
 
     settings = settings_or_exit(flags, NotifierSettings, NOTIFIER_ENVIRONMENT)
@@ -203,6 +206,7 @@ def notify(loglevel: str, **flags: Any) -> None:
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    quiet_repeats()
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT")
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
 

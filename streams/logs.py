@@ -1,0 +1,63 @@
+"""Logging for the services: repeated client errors kept to one line per interval.
+
+While Kafka is down, aiokafka logs an ERROR for every connection attempt of every client
+loop: about 60 lines a second in the worker even with metadata retries spaced
+(streams/kafka_backoff.py). The first line of each kind still shows at once; the rest of
+an interval are counted into the next line of that kind. (A 5 s broker restart under load:
+3 lines, against ~300.)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+
+# aiokafka's loggers (its client module logs as "aiokafka"): they repeat themselves while a
+# broker is unreachable.
+KAFKA_CLIENT_LOGGERS = (
+    "aiokafka",
+    "aiokafka.admin.client",
+    "aiokafka.cluster",
+    "aiokafka.conn",
+    "aiokafka.consumer.consumer",
+    "aiokafka.consumer.fetcher",
+    "aiokafka.consumer.group_coordinator",
+    "aiokafka.producer.producer",
+    "aiokafka.producer.sender",
+)
+REPEAT_INTERVAL_S = 10.0
+
+
+class RepeatsFilter(logging.Filter):
+    """Passes a message (by logger and format string) at most once per interval; the next
+    one passed says how many were held back."""
+
+    def __init__(
+        self, interval_s: float = REPEAT_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.interval_s = interval_s
+        self.clock = clock
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}  # -> (passed at, held)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = self.clock()
+        passed_at, held = self._last.get(key, (-self.interval_s, 0))
+        if now - passed_at < self.interval_s:
+            self._last[key] = (passed_at, held + 1)
+            return False
+        if held:
+            record.msg = f"{record.getMessage()} ({held} more like this held back)"
+            record.args = ()
+        self._last[key] = (now, 0)
+        return True
+
+
+def quiet_repeats(names: Iterable[str] = KAFKA_CLIENT_LOGGERS) -> RepeatsFilter:
+    """One RepeatsFilter on each named logger (a logger's filter sees only its own records)."""
+    repeats = RepeatsFilter()
+    for name in names:
+        logging.getLogger(name).addFilter(repeats)
+    return repeats

@@ -1,0 +1,74 @@
+"""Repeated client errors kept to one line per interval."""
+
+from __future__ import annotations
+
+import logging
+
+from streams.logs import KAFKA_CLIENT_LOGGERS, RepeatsFilter, quiet_repeats
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def logged(clock: Clock) -> tuple[logging.Logger, list[str]]:
+    lines: list[str] = []
+    logger = logging.Logger("probe")
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger.addHandler(handler)
+    logger.addFilter(RepeatsFilter(interval_s=10, clock=clock))
+    return logger, lines
+
+
+def test_the_first_message_of_a_kind_is_logged_at_once() -> None:
+    logger, lines = logged(Clock())
+    logger.error("Unable connect to node with id %s", 1)
+    assert lines == ["Unable connect to node with id 1"]
+
+
+def test_repeats_within_the_interval_are_held_back() -> None:
+    clock = Clock()
+    logger, lines = logged(clock)
+    for _ in range(50):
+        logger.error("Unable connect to node with id %s", 1)
+        clock.now += 0.1
+    assert lines == ["Unable connect to node with id 1"]
+
+
+def test_the_next_line_after_the_interval_counts_what_was_held_back() -> None:
+    clock = Clock()
+    logger, lines = logged(clock)
+    for _ in range(21):  # 0 s, 0.5 s ... 10 s
+        logger.error("Unable connect to node with id %s", 1)
+        clock.now += 0.5
+    assert lines == ["Unable connect to node with id 1",
+                     "Unable connect to node with id 1 (19 more like this held back)"]  # fmt: skip
+
+
+def test_messages_of_other_kinds_are_not_held_back_by_a_repeat() -> None:
+    logger, lines = logged(Clock())
+    logger.error("Unable connect to node with id %s", 1)
+    logger.error("Unable to update metadata from %s", [1])
+    assert len(lines) == 2
+
+
+def test_the_loggers_aiokafkas_clients_log_to_are_the_ones_quieted() -> None:
+    import aiokafka.client
+    import aiokafka.conn
+    import aiokafka.consumer.fetcher
+    import aiokafka.consumer.group_coordinator
+    import aiokafka.producer.sender
+
+    repeats = quiet_repeats()
+    try:
+        for module in (aiokafka.client, aiokafka.conn, aiokafka.consumer.fetcher,
+                       aiokafka.consumer.group_coordinator, aiokafka.producer.sender):  # fmt: skip
+            assert repeats in module.log.filters, module.__name__
+    finally:
+        for name in KAFKA_CLIENT_LOGGERS:
+            logging.getLogger(name).removeFilter(repeats)
