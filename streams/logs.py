@@ -27,6 +27,7 @@ KAFKA_CLIENT_LOGGERS = (
     "aiokafka.producer.sender",
 )
 REPEAT_INTERVAL_S = 10.0
+MAX_KINDS = 1000  # kinds of message remembered at once
 
 
 class RepeatsFilter(logging.Filter):
@@ -51,6 +52,8 @@ class RepeatsFilter(logging.Filter):
         if held:
             record.msg = f"{record.getMessage()} ({held} more like this held back)"
             record.args = ()
+        elif len(self._last) >= MAX_KINDS:  # messages built without a format string
+            self._last.clear()
         self._last[key] = (now, 0)
         return True
 

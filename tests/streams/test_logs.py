@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from streams.logs import KAFKA_CLIENT_LOGGERS, RepeatsFilter, quiet_repeats
+from streams.logs import KAFKA_CLIENT_LOGGERS, MAX_KINDS, RepeatsFilter, quiet_repeats
 
 
 class Clock:
@@ -72,3 +72,10 @@ def test_the_loggers_aiokafkas_clients_log_to_are_the_ones_quieted() -> None:
     finally:
         for name in KAFKA_CLIENT_LOGGERS:
             logging.getLogger(name).removeFilter(repeats)
+
+
+def test_the_kinds_remembered_are_bounded() -> None:
+    repeats = RepeatsFilter(interval_s=10, clock=Clock())
+    for i in range(5000):
+        repeats.filter(logging.LogRecord("probe", logging.ERROR, "", 0, f"message {i}", (), None))
+    assert len(repeats._last) <= MAX_KINDS
