@@ -63,3 +63,10 @@ def test_the_worker_consumers_client_backs_off(tmp_path: Path) -> None:
         return app.consumer._thread._create_worker_consumer(app.transport)._client
 
     assert isinstance(asyncio.run(client()), MetadataBackoffClient)
+
+
+def test_aiokafkas_metadata_loop_goes_through_the_overridden_method() -> None:
+    # The override names a private method: an aiokafka upgrade that renames it fails here.
+    import inspect
+
+    assert "self._metadata_update(" in inspect.getsource(AIOKafkaClient._md_synchronizer)
