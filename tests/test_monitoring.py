@@ -1,0 +1,106 @@
+"""deploy/: the Prometheus alerting rules and the Grafana dashboard. Neither can run here;
+check that they read metrics the worker and the notifier export, and that `docker compose`
+loads them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+from prometheus_client import Counter, Gauge, Histogram
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "deploy" / "prometheus-rules.yml"
+
+
+def exported_names(module: ModuleType) -> set[str]:
+    """The series names a metrics module's counters, gauges and histograms export."""
+    names: set[str] = set()
+    for metric in vars(module).values():
+        if isinstance(metric, Counter):
+            names.add(f"{metric._name}_total")
+        elif isinstance(metric, Histogram):
+            names |= {f"{metric._name}_{s}" for s in ("bucket", "sum", "count")}
+        elif isinstance(metric, Gauge):
+            names.add(metric._name)
+    return names
+
+
+def exported() -> set[str]:
+    from alerts import metrics as notifier_metrics
+    from streams import metrics as worker_metrics
+
+    return exported_names(worker_metrics) | exported_names(notifier_metrics)
+
+
+def rules() -> list[dict]:
+    return [
+        rule for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]
+    ]
+
+
+def test_every_metric_a_rule_reads_is_exported_by_the_worker_or_the_notifier() -> None:
+    read = {name for rule in rules() for name in re.findall(r"leadtemp_\w+", rule["expr"])}
+    assert read and read <= exported(), read - exported()
+
+
+def test_every_rule_has_a_severity_and_a_summary() -> None:
+    for rule in rules():
+        assert rule["labels"]["severity"] in ("critical", "warning"), rule["alert"]
+        assert rule["annotations"]["summary"], rule["alert"]
+
+
+def test_up_rules_name_the_jobs_prometheus_scrapes() -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    jobs = {job["job_name"] for job in config["scrape_configs"]}
+    named = {m for rule in rules() for m in re.findall(r'job="([^"]+)"', rule["expr"])}
+    assert named == jobs
+
+
+def test_compose_mounts_the_rules_where_prometheus_loads_them() -> None:
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    [loaded] = config["rule_files"]
+    assert f"./deploy/prometheus-rules.yml:{loaded}:ro" in services["prometheus"]["volumes"]
+
+
+DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "leadtemp.json"
+
+
+def dashboard_queries() -> list[str]:
+    return [t["expr"] for p in json.loads(DASHBOARD.read_text())["panels"] for t in p["targets"]]
+
+
+def test_every_metric_the_dashboard_reads_is_exported_by_the_worker_or_the_notifier() -> None:
+    read = {name for expr in dashboard_queries() for name in re.findall(r"leadtemp_\w+", expr)}
+    assert read and read <= exported(), read - exported()
+
+
+def test_the_dashboard_shows_every_metric_of_the_worker() -> None:
+    from streams import metrics as worker_metrics
+
+    shown = " ".join(dashboard_queries())
+    metrics = [
+        m for m in vars(worker_metrics).values() if isinstance(m, Counter | Gauge | Histogram)
+    ]
+    assert metrics and [m._name for m in metrics if m._name not in shown] == []
+
+
+def test_compose_provisions_the_dashboard_on_the_stacks_prometheus() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    grafana = services["grafana"]
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    provisioning = ROOT / "deploy" / "grafana" / "provisioning"
+    [source] = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert (
+        source["url"] == "http://prometheus:9090" and "9090:9090" in services["prometheus"]["ports"]
+    )
+    uids = {t["datasource"]["uid"] for p in json.loads(DASHBOARD.read_text())["panels"]
+            for t in p["targets"]}  # fmt: skip
+    assert uids == {source["uid"]}
