@@ -1,14 +1,20 @@
-"""deploy/: the Prometheus alerting rules and the Grafana dashboard. Neither can run here;
-check that they read metrics the worker and the notifier export, and that `docker compose`
-loads them."""
+"""deploy/: the Prometheus alerting rules and the Grafana dashboard. Neither Prometheus nor
+Grafana runs here: promtool (from Debian's prometheus package, fetched once without
+installing it) checks the rules' syntax and behaviour and the dashboard's queries, and the
+tests check that they read metrics the worker and the notifier export, and that `docker
+compose` loads them."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
+import pytest
 import yaml
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -104,3 +110,53 @@ def test_compose_provisions_the_dashboard_on_the_stacks_prometheus() -> None:
     uids = {t["datasource"]["uid"] for p in json.loads(DASHBOARD.read_text())["panels"]
             for t in p["targets"]}  # fmt: skip
     assert uids == {source["uid"]}
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    """promtool: on the PATH, or extracted from Debian's prometheus package into the cache."""
+    from streams.devservices import leadtemp_home
+
+    if found := shutil.which("promtool"):
+        return found
+    cached = leadtemp_home() / "bin" / "promtool"
+    if not cached.exists():
+        if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
+            pytest.skip("no promtool on the PATH, and no apt-get to fetch Debian's")
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["apt-get", "download", "-qq", "prometheus"], cwd=tmp, check=True)
+            [deb] = Path(tmp).glob("prometheus_*.deb")
+            subprocess.run(["dpkg-deb", "-x", str(deb), f"{tmp}/root"], check=True)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            part = cached.with_suffix(".part")  # an interrupted copy is never taken for done
+            shutil.copy2(f"{tmp}/root/usr/bin/promtool", part)
+            part.replace(cached)
+    return str(cached)
+
+
+def test_the_rules_pass_their_promtool_unit_tests(promtool: str) -> None:
+    tests = ROOT / "deploy" / "prometheus-rules.test.yml"
+    run = subprocess.run([promtool, "test", "rules", str(tests)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_dashboards_queries_are_valid_promql(promtool: str, tmp_path: Path) -> None:
+    # promtool checks expressions in rule files: each query as a recording rule.
+    records = [
+        {"record": f"dashboard:query{i}", "expr": e} for i, e in enumerate(dashboard_queries())
+    ]
+    rules_file = tmp_path / "dashboard-rules.yml"
+    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": records}]}))
+    run = subprocess.run([promtool, "check", "rules", str(rules_file)], capture_output=True,
+                         text=True)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_prometheus_config_is_valid(promtool: str, tmp_path: Path) -> None:
+    # As compose mounts it, but with the rules file where it is in the repository.
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    config["rule_files"] = [str(RULES)]
+    path = tmp_path / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config))
+    run = subprocess.run([promtool, "check", "config", str(path)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
