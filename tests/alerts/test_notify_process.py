@@ -15,7 +15,7 @@ import yaml
 from tests.alerts.conftest import SECRETS, alert, environ
 from tests.alerts.providers import WEBHOOK_PATH, Providers, Scripted, twilio_error
 from tests.conftest import Services
-from tests.streams.live import Worker, produce, read_topics, run, wait_for
+from tests.streams.live import OwnKafka, Worker, produce, read_topics, run, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -166,11 +166,8 @@ def test_without_a_routing_file_alerts_are_printed_on_the_console(
 def test_a_kafka_restart_pauses_the_notifier_and_every_alert_still_arrives_once(
     services: Services, topic_prefix: str, tmp_path: Path, providers: Providers
 ) -> None:
-    from streams.devservices import free_port, start_kafka
-
-    port, controller_port = free_port(), free_port()
-    kafka = [start_kafka(tmp_path / "kafka", port, controller_port)]
-    own = Services(kafka[0].address, services.redis_url, "own")
+    kafka = OwnKafka(tmp_path / "kafka")
+    own = Services(kafka.address, services.redis_url, "own")
     w = notifier(own, topic_prefix, tmp_path, routes_file(tmp_path, providers), providers)
     topic = f"{topic_prefix}alerts.hot-lead"
     before, after = [alert(8000 + i) for i in range(10)], [alert(8100 + i) for i in range(10)]
@@ -180,8 +177,7 @@ def test_a_kafka_restart_pauses_the_notifier_and_every_alert_still_arrives_once(
                     [(topic, a["lead_id"].encode(), orjson.dumps(a)) for a in before]))  # fmt: skip
         first = w.start()
         wait_for(lambda: len(lead_ids_sent(providers, t0)) >= len(before), 60, "the first alerts")
-        kafka[0].stop()  # SIGTERM: a controlled shutdown, as a rolling restart does
-        kafka.append(start_kafka(tmp_path / "kafka", port, controller_port))
+        kafka.restart()
         run(produce(own.kafka_bootstrap,
                     [(topic, a["lead_id"].encode(), orjson.dumps(a)) for a in after]))  # fmt: skip
         everyone = sorted(a["lead_id"] for a in before + after)
@@ -190,6 +186,5 @@ def test_a_kafka_restart_pauses_the_notifier_and_every_alert_still_arrives_once(
         assert first.poll() is None  # it waited; it did not exit
     finally:
         w.stop_all()
-        for k in kafka:
-            k.stop()
+        kafka.stop()
     assert sorted(lead_ids_sent(providers, t0)) == everyone  # nothing sent twice meanwhile

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.devservices import die_with_parent, free_port
+from streams.devservices import ManagedProcess, die_with_parent, free_port, start_kafka
 from streams.produce import route_of
 from streams.settings import REPARTITION_TOPIC
 from tests.conftest import Services
@@ -100,6 +100,28 @@ class Worker:
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
+
+
+class OwnKafka:
+    """A broker of a test's own, to restart mid-test (the shared one stays up)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir, self.port, self.controller_port = workdir, free_port(), free_port()
+        self.brokers: list[ManagedProcess] = [self._start()]
+        self.address = self.brokers[0].address
+
+    def _start(self) -> ManagedProcess:
+        return start_kafka(self.workdir, self.port, self.controller_port)
+
+    def restart(self) -> None:
+        """SIGTERM (a controlled shutdown, as a rolling restart does), then start again on the
+        same data and ports."""
+        self.brokers[-1].stop()
+        self.brokers.append(self._start())
+
+    def stop(self) -> None:
+        for broker in self.brokers:
+            broker.stop()
 
 
 def run(coro: Any) -> Any:

@@ -18,6 +18,7 @@ from streams.bundles import unbundle
 from streams.settings import INPUT_TOPICS
 from tests.conftest import Services
 from tests.streams.live import (
+    OwnKafka,
     Worker,
     channel_topic,
     end_offsets,
@@ -302,19 +303,14 @@ def test_a_redis_restart_mid_stream_makes_the_worker_wait_then_recover(
 def test_a_kafka_restart_mid_stream_makes_the_worker_wait_then_recover(
     services: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    from streams.devservices import free_port, start_kafka
-
-    port, controller_port = free_port(), free_port()
-    own = start_kafka(tmp_path / "kafka", port, controller_port)
-    worker = no_timer_worker(Services(own.address, services.redis_url, "own"), topic_prefix,
+    kafka = OwnKafka(tmp_path / "kafka")
+    worker = no_timer_worker(Services(kafka.address, services.redis_url, "own"), topic_prefix,
                              tmp_path)  # fmt: skip
-    restarted: list[Any] = []
     outage: list[float] = []
 
     def disrupt(first: Any) -> None:
         outage.append(time.monotonic())
-        own.stop()  # SIGTERM: a controlled shutdown, as a rolling restart does
-        restarted.append(start_kafka(tmp_path / "kafka", port, controller_port))
+        kafka.restart()
         outage.append(time.monotonic())
 
     try:
@@ -327,9 +323,7 @@ def test_a_kafka_restart_mid_stream_makes_the_worker_wait_then_recover(
         assert 1 <= errors <= 4 * (1 + (outage[1] - outage[0]) / 10), errors
     finally:
         worker.stop_all()
-        for k in restarted:
-            k.stop()
-        own.stop()
+        kafka.stop()
 
 
 def first_worker_alive(worker: Worker) -> bool:
