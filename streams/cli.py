@@ -7,9 +7,10 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 import orjson
@@ -483,6 +484,56 @@ def rules_show(path: str | None) -> None:
     click.echo(rules_as_yaml(load_rules_or_exit(path)), nl=False)
 
 
+@rules.command("diff")
+@click.argument("candidate", type=click.Path(dir_okay=False))
+@click.option(
+    "--events",
+    "events_path",
+    required=True,
+    type=click.Path(allow_dash=True, dir_okay=False),
+    help="Events to replay under both rule sets (JSONL, '-' for stdin).",
+)
+@click.option(
+    "--against",
+    "against_path",
+    type=click.Path(dir_okay=False),
+    help="The rules in use [LEADTEMP_RULES; default: the built-in rules].",
+)
+@click.option("--until", help="Apply decay up to this time (RFC 3339) before comparing.")
+@click.option("--now", help="The processor's clock for the 5-minute future limit (RFC 3339).")
+@click.option("--show", type=int, default=20, show_default=True, help="Leads listed.")
+@click.option("--json", "as_json", is_flag=True, help="The whole comparison as JSON.")
+def rules_diff(
+    candidate: str,
+    events_path: str,
+    against_path: str | None,
+    until: str | None,
+    now: str | None,
+    show: int,
+    as_json: bool,
+) -> None:
+    """What CANDIDATE would change: replay the events under it and under the rules in use,
+    then compare temperatures, alerts and when leads first became hot."""
+    from scoring.engine import Engine
+    from streams.offline import rules_diff_of_file
+    from streams.rules_diff_view import rules_diff_tables
+
+    after = Engine(load_rules_or_exit(candidate))
+    before = Engine(load_rules_or_exit(against_path))
+    until_ms = parse_time_option(until, "--until")
+    now_ms = parse_time_option(now, "--now")
+    with replay_source(events_path) as (src, progress):
+        diff = rules_diff_of_file(
+            before, after, src, now_ms if now_ms is not None else int(time.time() * 1000),
+            until_ms, progress,
+        )  # fmt: skip
+    record = diff.as_record()
+    if as_json:
+        click.echo(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode())
+    else:
+        Console().print(rules_diff_tables(record, show))
+
+
 @main.command()
 @click.option("--outputs", is_flag=True, help="Print the output records' schema instead.")
 def schema(outputs: bool) -> None:
@@ -538,9 +589,24 @@ def replay(
     now_ms = parse_time_option(now, "--now")
     engine = Engine(load_rules_or_exit(rules_path))
     run = Replay(engine, now_ms if now_ms is not None else int(time.time() * 1000))
-    src = sys.stdin.buffer if input_path == "-" else open(input_path, "rb")  # noqa: SIM115
     dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
-    size = None if input_path == "-" else os.path.getsize(input_path)
+    try:
+        with replay_source(input_path, quiet) as (src, progress):
+            replay_file(run, src, dst, until_ms, progress)
+    finally:
+        dst.flush()
+        if dst is not sys.stdout.buffer:
+            dst.close()
+    if not quiet:
+        print_summary(run)
+
+
+@contextmanager
+def replay_source(path: str, quiet: bool = False) -> Iterator[tuple[IO[bytes], Callable[[], None]]]:
+    """The events file (`-`: stdin) and what to call after each chunk: a progress bar on a
+    terminal's stderr for a file, nothing otherwise."""
+    src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    size = None if path == "-" else os.path.getsize(path)
     show = not quiet and size is not None and err.is_terminal
     try:
         with Progress(
@@ -558,15 +624,10 @@ def replay(
                 if show:
                     progress.update(task, completed=src.tell())
 
-            replay_file(run, src, dst, until_ms, on_chunk)
+            yield src, on_chunk
     finally:
-        dst.flush()
         if src is not sys.stdin.buffer:
             src.close()
-        if dst is not sys.stdout.buffer:
-            dst.close()
-    if not quiet:
-        print_summary(run)
 
 
 def tune_gc_for_service() -> None:

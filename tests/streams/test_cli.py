@@ -91,6 +91,69 @@ def test_rules_show_prints_the_effective_rules_with_defaults(tmp_path: Path) -> 
     assert shown["thresholds"]["hot_total"] == 50
 
 
+def rules_file(tmp_path: Path, text: str, name: str = "candidate.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+WARM_AT_5 = "version: candidate\nthresholds:\n  warm_total: 5\n"
+
+
+def test_rules_diff_lists_the_leads_a_candidate_would_move(examples: Path, tmp_path: Path) -> None:
+    events = str(examples / "personas.jsonl")
+    code, out, err = invoke(
+        "rules", "diff", rules_file(tmp_path, WARM_AT_5), "--events", events, *NOW, "--json"
+    )
+    assert code == 0, err
+    d = orjson.loads(out)
+    assert d["rules_version"] == {"before": "default", "after": "candidate"}
+    assert (d["events"], d["leads"]) == (21, 6)
+    # the two cold personas with a total between 5 and 21 become warm; the hot ones stay
+    assert [(m["lead_id"], m["temperature"]) for m in d["moved"]] == [
+        ("visitor-77", {"before": "cold", "after": "warm"}),
+        ("raj", {"before": "cold", "after": "warm"}),
+    ]
+    assert d["temperatures"]["hot"] == {"before": 2, "after": 2}
+
+
+def test_rules_diff_prints_tables_by_default(examples: Path, tmp_path: Path) -> None:
+    code, out, err = invoke("rules", "diff", rules_file(tmp_path, WARM_AT_5),
+                            "--events", str(examples / "personas.jsonl"), *NOW)  # fmt: skip
+    assert code == 0, err
+    assert "rules 'default' → 'candidate': 21 events, 6 leads" in out
+    assert "warm now" in out and "0 → 2 (+2)" in out
+    assert "leads whose temperature differs (2 of 2)" in out and "visitor-77" in out
+
+
+def test_rules_diff_compares_against_the_rules_in_use(examples: Path, tmp_path: Path) -> None:
+    # LEADTEMP_RULES names the rules in use: a candidate equal to them moves nothing
+    in_use = rules_file(tmp_path, WARM_AT_5, "in-use.yaml")
+    result = CliRunner(env={"LEADTEMP_RULES": in_use}).invoke(main, [
+        "rules", "diff", rules_file(tmp_path, WARM_AT_5), "--json", *NOW,
+        "--events", str(examples / "personas.jsonl"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert orjson.loads(result.stdout)["moved"] == []
+
+
+def test_rules_diff_reads_events_from_stdin(examples: Path, tmp_path: Path) -> None:
+    data = (examples / "personas.jsonl").read_bytes()
+    code, out, err = invoke("rules", "diff", rules_file(tmp_path, WARM_AT_5), "--events", "-",
+                            "--json", *NOW, input=data)  # fmt: skip
+    assert code == 0, err
+    assert len(orjson.loads(out)["moved"]) == 2
+
+
+def test_rules_diff_with_a_bad_candidate_stops_naming_the_key(
+    examples: Path, tmp_path: Path
+) -> None:
+    bad = rules_file(tmp_path, "thresholds:\n  warm_total: 90\n")
+    code, out, err = invoke("rules", "diff", bad, "--events", str(examples / "personas.jsonl"))
+    assert code == 2 and out == ""
+    assert "thresholds: warm_total (90) is above hot_total (50)" in err
+
+
 def test_schema_describes_every_event_type() -> None:
     schema = orjson.loads(invoke("schema")[1])
     assert set(schema["discriminator"]["mapping"]) >= {
