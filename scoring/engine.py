@@ -364,6 +364,12 @@ class Engine:
         while state.next_drop is not None and state.next_drop <= until:
             at = state.next_drop
             changed = True
+            fresh = next_drop(state, model)
+            if fresh != at:
+                # Set under other rules (the worker restarted with a new rules file): the
+                # lead may still hold its temperature then, or have lost it earlier.
+                state.next_drop = fresh
+                continue
             if at > state.clock:
                 self._rebase(state, at)
             scores = scores_at(state, at, model)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from scoring.engine import Engine
 from scoring.records import stable_id
+from scoring.replay import Replay
 from scoring.times import ms_from_rfc3339
-from tests.scoring.helpers import at, ev, form, last, lead_changes, replay, rules, temps
+from tests.scoring.helpers import at, ev, form, last, lead_changes, replay, rules, run_of, temps
 
 FREE = {"email": "pat@gmail.com"}  # no account, so account records stay out of the way
 
@@ -181,3 +183,32 @@ def test_rules_version_is_copied_into_every_record() -> None:
     records = replay([form("demo_request")], rules=rules(version="2026-11-20.1"))
     assert {r.value["rules_version"] for r in records} == {"2026-11-20.1"}
     assert {r.value["rules_version"] for r in replay([form("demo_request")])} == {"default"}
+
+
+def warm_lead_then_new_rules(**thresholds: float) -> tuple[Replay, int]:
+    """A warm lead (total 24) scored under the default rules, then an engine with other
+    thresholds over the same state, as when the worker restarts with a new rules file;
+    with the time its downgrade was due under the default rules."""
+    events = [ev("webinar.attended", at(minutes=i), profile=FREE) for i in range(3)]
+    run = run_of(events)
+    due = run.store.leads["lead-1"].next_drop
+    assert due is not None
+    run.engine = Engine(rules(thresholds=thresholds))
+    return run, due
+
+
+def test_a_downgrade_set_under_other_rules_waits_for_the_new_crossing() -> None:
+    run, due = warm_lead_then_new_rules(warm_total=15)  # warm holds down to 13 now
+    assert run.finish(due) == []
+    records = run.finish(ms_from_rfc3339(at(days=60)))
+    assert temps(records) == ["cold"]
+    # 24 falls to 13 after 30·log2(24/13) ≈ 26.5 days, not at 19 (≈ 10.1 days)
+    assert last(records)["scores"]["total"] == pytest.approx(13, abs=0.01)
+
+
+def test_a_downgrade_set_under_other_rules_happens_at_the_new_earlier_crossing() -> None:
+    run, due = warm_lead_then_new_rules(warm_total=23)  # warm holds down to 21 now
+    records = run.finish(due)
+    assert temps(records) == ["cold"]
+    assert ms_from_rfc3339(last(records)["occurred_at"]) < due
+    assert last(records)["scores"]["total"] == pytest.approx(21, abs=0.01)
