@@ -354,6 +354,23 @@ class Engine:
                     records += self._account_window_ends(key, account, watermark, store)
         return records
 
+    def reschedule(self, state: LeadState | AccountState) -> bool:
+        """Set when `state` may next change by time under these rules, the lead's drop or the
+        account's window end; True if that moved (the state was last evaluated under other
+        rules), and the caller re-indexes it."""
+        if isinstance(state, LeadState):
+            before = state.next_drop
+            state.next_drop = next_drop(state, self.model)
+            return state.next_drop != before
+        # An account's check only re-evaluates it, so one that comes early is harmless (the
+        # engine leaves them early itself when a member's window moves on); only a window
+        # end that comes sooner must move.
+        end = acc.next_window_end(state, state.clock, self.model.stakeholder_window_ms)
+        if end is None or (state.next_check is not None and state.next_check <= end):
+            return False
+        state.next_check = end
+        return True
+
     def _lead_crossings(
         self, lead_id: str, state: LeadState, until: int, store: StateStore
     ) -> list[Record]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Self
 
 import yaml
@@ -286,3 +287,8 @@ def rules_from_yaml(text: str, source: str = "rules") -> Rules:
 def rules_as_yaml(rules: Rules) -> str:
     """The effective rules, defaults filled in, as YAML."""
     return yaml.safe_dump(rules.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def rules_fingerprint(rules: Rules) -> str:
+    """A hash of the effective rules: equal for equal rules, however the file spelled them."""
+    return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()[:16]

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from scoring import engine_build
 from scoring.engine import Engine
-from scoring.rules import Rules
+from scoring.rules import Rules, rules_fingerprint
 from streams import metrics
 from streams.fastdrain import FastDrainTransport
 from streams.http import redis_answers, serve, web_app
@@ -171,6 +171,7 @@ def build_app(
     @app.task
     async def on_start() -> None:
         log.info("scoring engine: %s build", engine_build())
+        await reschedule_if_rules_changed(state, pipeline.engine, rules)
         republished = await pipeline.republish_outboxes()
         if republished:
             log.info(
@@ -178,6 +179,24 @@ def build_app(
             )
 
     return app
+
+
+async def reschedule_if_rules_changed(state: RedisState, engine: Engine, rules: Rules) -> None:
+    """After a change of rules, move every stored lead's next drop (and account's next window
+    end) to where the new rules put it: the decay timer then downgrades a lead that no longer
+    holds its temperature at once, instead of when the old rules said."""
+    fingerprint = rules_fingerprint(rules)
+    if await with_backoff("reading the rules fingerprint", state.rules_fingerprint) == fingerprint:
+        return
+    started = time.monotonic()
+    examined, moved = await with_backoff(
+        "re-indexing under the new rules", lambda: state.reschedule_all(engine, fingerprint)
+    )
+    log.info(
+        "rules %s (fingerprint %s) differ from those the stored states were scheduled under: "
+        "%d leads and accounts re-indexed, %d moved, in %.1f s",
+        rules.version, fingerprint, examined, moved, time.monotonic() - started,
+    )  # fmt: skip
 
 
 def without_faust_monitor(app: faust.App) -> None:

@@ -59,9 +59,22 @@ class Keys:
         return f"{self.prefix}outbox:{batch_id}"
 
     @property
+    def rules(self) -> str:
+        """The fingerprint of the rules every state's next change by time was set under."""
+        return f"{self.prefix}rules"
+
+    def all_states(self, kind: str) -> str:
+        """A SCAN pattern matching every state of one kind."""
+        return f"{_glob_escape(self.prefix)}{kind}:*"
+
+    @property
     def temperatures(self) -> str:
         """How many leads are at each temperature (kept with the state, so exact)."""
         return f"{self.prefix}temperatures"
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def due_member(kind: str, key: str) -> str:
@@ -279,6 +292,66 @@ class RedisState:
             records = [Record(d["topic"], d["key"], d["value"]) for d in map(orjson.loads, lines)]
             pending.append((batch_id, records))
         return pending
+
+    async def rules_fingerprint(self) -> str | None:
+        """The fingerprint `reschedule_all` last recorded (None before the first)."""
+        value = await self.redis.get(self.keys.rules)
+        return None if value is None else value.decode()
+
+    async def reschedule_all(
+        self, engine: Engine, fingerprint: str, chunk: int = 500
+    ) -> tuple[int, int]:
+        """Set every lead's next drop and account's next window end under `engine`'s rules
+        and re-index them, then record `fingerprint`; (states examined, states moved).
+
+        Safe alongside running batches: each chunk is written under WATCH and read again if
+        a batch wrote one of its states meanwhile."""
+        examined = moved = 0
+        for kind in (LEAD, ACCOUNT):
+            names: list[bytes] = []
+            async for name in self.redis.scan_iter(match=self.keys.all_states(kind), count=1000):
+                names.append(name)
+                if len(names) == chunk:
+                    moved += await self._reschedule(engine, kind, names)
+                    examined, names = examined + len(names), []
+            if names:
+                moved += await self._reschedule(engine, kind, names)
+                examined += len(names)
+        await self.redis.set(self.keys.rules, fingerprint)
+        return examined, moved
+
+    async def _reschedule(self, engine: Engine, kind: str, names: list[bytes]) -> int:
+        skip = len(self.keys.state(kind, "").encode())
+        while True:
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    await pipe.watch(*names)
+                    writes: dict[bytes, bytes] = {}
+                    adds: dict[str, int] = {}
+                    removes: list[str] = []
+                    for name, data in zip(names, await pipe.mget(names), strict=True):
+                        if data is None:
+                            continue  # deleted since the scan
+                        state = _DECODE[kind](data)
+                        if engine.reschedule(state):
+                            writes[name] = state.to_bytes()
+                            member = due_member(kind, name[skip:].decode())
+                            at = state.next_drop if kind == LEAD else state.next_check
+                            if at is None:
+                                removes.append(member)
+                            else:
+                                adds[member] = at
+                    pipe.multi()
+                    if writes:
+                        pipe.mset(writes)
+                    if adds:
+                        pipe.zadd(self.keys.due, adds)
+                    if removes:
+                        pipe.zrem(self.keys.due, *removes)
+                    await pipe.execute()
+                    return len(writes)
+            except WatchError:
+                continue
 
     async def due_now(self, now: int, limit: int) -> list[tuple[int, str, str]]:
         """Leads and accounts whose next drop or window end has come."""

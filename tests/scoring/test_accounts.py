@@ -6,6 +6,8 @@ import pytest
 
 from scoring.engine import Engine
 from scoring.replay import MemoryStore
+from scoring.state import AccountState, Member
+from scoring.times import MS_PER_DAY as DAY
 from tests.scoring.helpers import at, ev, form, last, of_topic, parsed, replay, rules, scores, temps
 
 
@@ -161,3 +163,14 @@ def test_an_account_alert_held_back_by_the_cooldown_is_reported_as_p2() -> None:
     outcomes = [engine.apply(parsed(e), store) for e in (opened("a", "a@acme.com"), *demos)]
     assert outcomes[1].suppressed == []
     assert ("alerts.hot-account", "P2") in outcomes[2].suppressed
+
+
+def test_rescheduling_an_account_moves_a_window_end_only_sooner() -> None:
+    def window(days: float) -> Engine:
+        return Engine(rules(accounts={"stakeholder_window_days": days}))
+
+    account = AccountState(clock=DAY, members={"lead-1": Member(last_scored=DAY, temp="warm")})
+    assert window(30).reschedule(account) and account.next_check == 31 * DAY
+    # a longer window: the check at day 31 comes early, which only re-evaluates the account
+    assert not window(60).reschedule(account) and account.next_check == 31 * DAY
+    assert window(10).reschedule(account) and account.next_check == 11 * DAY

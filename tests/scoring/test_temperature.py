@@ -212,3 +212,13 @@ def test_a_downgrade_set_under_other_rules_happens_at_the_new_earlier_crossing()
     assert temps(records) == ["cold"]
     assert ms_from_rfc3339(last(records)["occurred_at"]) < due
     assert last(records)["scores"]["total"] == pytest.approx(21, abs=0.01)
+
+
+def test_rescheduling_under_other_rules_sets_the_crossing_they_give() -> None:
+    run, due = warm_lead_then_new_rules(warm_total=23)
+    lead = run.store.leads["lead-1"]
+    assert run.engine.reschedule(lead) and not run.engine.reschedule(lead)
+    assert lead.next_drop is not None and lead.next_drop < due
+    crossing = lead.next_drop
+    run.store.schedule("lead", "lead-1", crossing)  # as a store re-indexes it
+    assert ms_from_rfc3339(last(run.finish(crossing))["occurred_at"]) == crossing

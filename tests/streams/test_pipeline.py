@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -13,7 +16,9 @@ from redis.asyncio import Redis
 
 from scoring.engine import Engine, Outcome
 from scoring.events import Event
-from scoring.rules import rules_from_mapping
+from scoring.rules import Rules, rules_from_mapping
+from scoring.times import ms_from_rfc3339, rfc3339_from_ms
+from streams.app import reschedule_if_rules_changed
 from streams.bundles import bundle
 from streams.pipeline import PROCESSING_ERROR, Incoming, Pipeline
 from streams.settings import settings_from
@@ -44,7 +49,9 @@ def message(i: int, event_id: str, offset: int) -> Incoming:
     return Incoming(value, b"lead-1", "by-lead", 0, offset, None)
 
 
-async def score_with(services: Services, prefix: str, engine: Engine, batch: list[Incoming]) -> Any:
+@asynccontextmanager
+async def connected(services: Services, prefix: str) -> AsyncIterator[Callable[[Engine], Pipeline]]:
+    """Pipelines over real Redis and Kafka, one per engine asked for (as worker restarts)."""
     settings = settings_from({"kafka_bootstrap_servers": services.kafka_bootstrap,
                               "redis_url": services.redis_url, "topic_prefix": prefix,
                               "redis_prefix": prefix}, {})  # fmt: skip
@@ -57,14 +64,19 @@ async def score_with(services: Services, prefix: str, engine: Engine, batch: lis
         return await producer.send(topic, key=key, value=value, partition=partition)
 
     try:
-        state = RedisState(redis, prefix)
-        pipeline = Pipeline(settings, engine, state, send)
-        await pipeline.score(batch)
-        await pipeline.drain()
-        return await state.get("lead", "lead-1"), await state.applied_offsets(["by-lead:0"])
+        yield lambda engine: Pipeline(settings, engine, RedisState(redis, prefix), send)
     finally:
         await producer.stop()
         await redis.aclose()
+
+
+async def score_with(services: Services, prefix: str, engine: Engine, batch: list[Incoming]) -> Any:
+    async with connected(services, prefix) as pipeline_of:
+        pipeline = pipeline_of(engine)
+        await pipeline.score(batch)
+        await pipeline.drain()
+        state = pipeline.state
+        return await state.get("lead", "lead-1"), await state.applied_offsets(["by-lead:0"])
 
 
 def test_an_event_the_engine_fails_on_is_dead_lettered_and_the_rest_applied(
@@ -130,3 +142,42 @@ def test_alerts_held_back_by_the_cooldown_are_counted_by_kind_and_priority(
     before = REGISTRY.get_sample_value("leadtemp_alerts_suppressed_total", labels) or 0.0
     asyncio.run(score_with(services, topic_prefix, engine, demos))
     assert REGISTRY.get_sample_value("leadtemp_alerts_suppressed_total", labels) == before + 1
+
+
+def test_a_worker_started_with_new_rules_downgrades_at_once_a_lead_they_no_longer_hold(
+    services: Services, topic_prefix: str
+) -> None:
+    # Warm at a total of 24 a week ago: under the default rules it stays warm until the
+    # total falls below 19, in ≈10 days; with warm_total 23 it left warm (below 21) days ago.
+    week_ago = int(time.time() * 1000) - 7 * 86_400_000
+    webinars = [
+        Incoming(orjson.dumps({"event_id": f"w{i}", "type": "webinar.attended",
+                               "occurred_at": rfc3339_from_ms(week_ago + i * 60_000),
+                               "lead": {"id": "lead-1", "email": "pat@gmail.com"}}),
+                 b"lead-1", "by-lead", 0, i, None)
+        for i in range(3)
+    ]  # fmt: skip
+    stricter = rules_from_mapping({"thresholds": {"warm_total": 23}})
+
+    async def run() -> tuple[int, int, Any]:
+        async with connected(services, topic_prefix) as pipeline_of:
+            first = pipeline_of(Engine())
+            await reschedule_if_rules_changed(first.state, first.engine, Rules())
+            await first.score(webinars)
+            assert await first.tick() == 0  # nothing due under the rules it runs
+            await first.drain()
+            restarted = pipeline_of(Engine(stricter))
+            await reschedule_if_rules_changed(restarted.state, restarted.engine, stricter)
+            due = await restarted.tick()
+            await restarted.drain()
+            again = pipeline_of(Engine(stricter))
+            await reschedule_if_rules_changed(again.state, again.engine, stricter)
+            return due, await again.tick(), await again.state.get("lead", "lead-1")
+
+    due, due_after_second_restart, lead = asyncio.run(run())
+    assert (due, due_after_second_restart, lead.temp) == (1, 0, "cold")
+    changes = [v for _, v in outputs(services.kafka_bootstrap, topic_prefix)["leads.temperature"]]
+    assert [(c["from"], c["to"]) for c in changes] == [(None, "cold"), ("cold", "warm"),
+                                                        ("warm", "cold")]  # fmt: skip
+    assert changes[-1]["scores"]["total"] == pytest.approx(21, abs=0.01)
+    assert ms_from_rfc3339(changes[-1]["occurred_at"]) < week_ago + 6 * 86_400_000
