@@ -175,7 +175,12 @@ def worker(loglevel: str, **flags: Any) -> None:
     settings = settings.model_copy(update={"partitions": by_lead})
     app = build_app(settings, rules_obj, http_socket)
     tune_gc_for_service()
-    quiet_repeats()
+    repeats = quiet_repeats()
+
+    @app.timer(interval=repeats.interval_s)
+    async def flush_held_back_logs() -> None:
+        repeats.flush()
+
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
     service_worker(app, loglevel).execute_from_commandline()
 
@@ -199,7 +204,7 @@ def notify(loglevel: str, **flags: Any) -> None:
     import signal
 
     from alerts.notifier import NOTIFIER_ENVIRONMENT, NotifierSettings, run
-    from streams.logs import quiet_repeats
+    from streams.logs import flush_repeats_forever, quiet_repeats
     from streams.topics import all_topics, ensure_topics
 
     settings = settings_or_exit(flags, NotifierSettings, NOTIFIER_ENVIRONMENT)
@@ -207,7 +212,7 @@ def notify(loglevel: str, **flags: Any) -> None:
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    quiet_repeats()
+    repeats = quiet_repeats()
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT")
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
 
@@ -216,7 +221,11 @@ def notify(loglevel: str, **flags: Any) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await run(settings, routing, stop, http_socket)
+        flushing = asyncio.create_task(flush_repeats_forever(repeats))
+        try:
+            await run(settings, routing, stop, http_socket)
+        finally:
+            flushing.cancel()
 
     asyncio.run(main_loop())
 

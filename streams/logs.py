@@ -9,6 +9,7 @@ an interval are counted into the next line of that kind. (A 5 s broker restart u
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -40,22 +41,39 @@ class RepeatsFilter(logging.Filter):
         super().__init__()
         self.interval_s = interval_s
         self.clock = clock
-        self._last: dict[tuple[str, str], tuple[float, int]] = {}  # -> (passed at, held)
+        # (logger, format) -> (passed at, held back since, the latest held back)
+        self._last: dict[tuple[str, str], tuple[float, int, logging.LogRecord | None]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         key = (record.name, str(record.msg))
         now = self.clock()
-        passed_at, held = self._last.get(key, (-self.interval_s, 0))
+        passed_at, held, _ = self._last.get(key, (-self.interval_s, 0, None))
         if now - passed_at < self.interval_s:
-            self._last[key] = (passed_at, held + 1)
+            self._last[key] = (passed_at, held + 1, record)
             return False
         if held:
             record.msg = f"{record.getMessage()} ({held} more like this held back)"
             record.args = ()
         elif len(self._last) >= MAX_KINDS:  # messages built without a format string
             self._last.clear()
-        self._last[key] = (now, 0)
+        self._last[key] = (now, 0, None)
         return True
+
+    def flush(self) -> None:
+        """Log the latest held-back message of each kind whose interval is over, with the
+        count of the others: when the trouble ends, no repeat comes to carry that count."""
+        now = self.clock()
+        for key, (passed_at, held, latest) in list(self._last.items()):
+            if latest is not None and now - passed_at >= self.interval_s:
+                self._last[key] = (passed_at, held - 1, None)  # `latest` itself is shown
+                logging.getLogger(latest.name).handle(latest)
+
+
+async def flush_repeats_forever(repeats: RepeatsFilter) -> None:
+    """`repeats.flush()` every interval (a service's task, cancelled when it stops)."""
+    while True:
+        await asyncio.sleep(repeats.interval_s)
+        repeats.flush()
 
 
 def quiet_repeats(names: Iterable[str] = KAFKA_CLIENT_LOGGERS) -> RepeatsFilter:
