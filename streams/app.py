@@ -186,6 +186,7 @@ async def reschedule_if_rules_changed(state: RedisState, engine: Engine, rules: 
     end) to where the new rules put it: the decay timer then downgrades a lead that no longer
     holds its temperature at once, instead of when the old rules said."""
     fingerprint = rules_fingerprint(rules)
+    metrics.RULES.labels(rules.version, fingerprint).set(1)
     if await with_backoff("reading the rules fingerprint", state.rules_fingerprint) == fingerprint:
         return
     started = time.monotonic()

@@ -38,3 +38,8 @@ LAG = Gauge(
 )
 LEADS = Gauge("leadtemp_leads", "Leads at each temperature (all workers)", ["temperature"])
 LAST_BATCH = Gauge("leadtemp_last_batch_timestamp_seconds", "When the last batch was stored")
+RULES = Gauge(
+    "leadtemp_rules_info",
+    "1 for the rules this worker scores with: their version and the fingerprint of their content",
+    ["version", "fingerprint"],
+)

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from scoring.engine import Engine, Outcome
 from scoring.events import Event
-from scoring.rules import Rules, rules_from_mapping
+from scoring.rules import Rules, rules_fingerprint, rules_from_mapping
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
 from streams.app import reschedule_if_rules_changed
 from streams.bundles import bundle
@@ -176,6 +176,8 @@ def test_a_worker_started_with_new_rules_downgrades_at_once_a_lead_they_no_longe
 
     due, due_after_second_restart, lead = asyncio.run(run())
     assert (due, due_after_second_restart, lead.temp) == (1, 0, "cold")
+    labels = {"version": "default", "fingerprint": rules_fingerprint(stricter)}
+    assert REGISTRY.get_sample_value("leadtemp_rules_info", labels) == 1
     changes = [v for _, v in outputs(services.kafka_bootstrap, topic_prefix)["leads.temperature"]]
     assert [(c["from"], c["to"]) for c in changes] == [(None, "cold"), ("cold", "warm"),
                                                         ("warm", "cold")]  # fmt: skip
