@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import signal
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from scoring.engine import Engine
 from scoring.replay import Replay
+from scoring.times import ms_from_rfc3339, rfc3339_from_ms
 from streams.bundles import unbundle
 from streams.settings import INPUT_TOPICS
 from tests.conftest import Services
@@ -382,3 +384,41 @@ def check_stream_survives(worker: Worker, disrupt: Any) -> None:
         120, "every expected record id on the output topics",
     )  # fmt: skip
     assert got["events.deadletter"] == []
+
+
+def test_a_worker_restarted_with_raised_thresholds_downgrades_at_once_the_leads_they_drop(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    # Warm at a total of 24 a week ago: under v1 (the default thresholds) it stays warm for
+    # 3 more days; v2 (warm_total 23) no longer holds it, since days ago.
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("version: v1\n")
+    worker = Worker(services, topic_prefix, tmp_path, LEADTEMP_RULES=str(rules))
+    week_ago = int(time.time() * 1000) - 7 * 86_400_000
+    lines = [orjson.dumps({"event_id": f"w{i}", "type": "webinar.attended",
+                           "occurred_at": rfc3339_from_ms(week_ago + i * 60_000),
+                           "lead": {"id": "pat", "email": "pat@gmail.com"}})
+             for i in range(3)]  # fmt: skip
+    bootstrap = services.kafka_bootstrap
+
+    def changes() -> list[dict[str, Any]]:
+        return [v for _, v in outputs(bootstrap, topic_prefix)["leads.temperature"]]
+
+    try:
+        run(produce(bootstrap, [(channel_topic(topic_prefix, line), None, line) for line in lines]))
+        first = worker.start()
+        wait_for(lambda: [c["to"] for c in changes()] == ["cold", "warm"], 90, "pat to be warm")
+        worker.kill(first, signal.SIGTERM)
+        rules.write_text("version: v2\nthresholds:\n  warm_total: 23\n")
+        worker.start()
+        wait_for(lambda: len(changes()) == 3, 90, "the downgrade under v2")
+        drop = changes()[-1]
+        assert (drop["from"], drop["to"], drop["rules_version"]) == ("warm", "cold", "v2")
+        assert "decay" in drop["reasons"] and drop["caused_by_event_id"] is None
+        assert ms_from_rfc3339(drop["occurred_at"]) < week_ago + 6 * 86_400_000
+        log = (tmp_path / "worker-1.log").read_text(errors="replace")
+        assert "1 leads and accounts re-indexed, 1 moved" in log
+        assert re.search(r'leadtemp_rules_info\{fingerprint="\w+",version="v2"\} 1\.0',
+                         worker.metrics(1))  # fmt: skip
+    finally:
+        worker.stop_all()
