@@ -397,6 +397,46 @@ def tail(topic_names: tuple[str, ...], from_beginning: bool, **flags: Any) -> No
                        stopping, settings.topic_prefix))  # fmt: skip
 
 
+@main.command()
+@connection_options
+@click.option("--since", help="Only events that arrived from this time on (RFC 3339).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="Where to write the events (JSONL); default stdout.",
+)
+def export(since: str | None, output: str, **flags: Any) -> None:
+    """Write the events the input topics hold (up to now) as JSONL, in arrival order, for
+    `leadtemp replay` and `leadtemp rules diff`."""
+    import asyncio
+
+    from aiokafka.errors import KafkaConnectionError
+    from kafka.errors import KafkaError
+
+    from streams.export import export_events
+    from streams.settings import INPUT_TOPICS
+
+    settings = settings_or_exit(flags)
+    since_ms = parse_time_option(since, "--since")
+    dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
+    try:
+        counts = asyncio.run(export_events(settings.kafka_bootstrap_servers,
+                                           [settings.topic(t) for t in INPUT_TOPICS],
+                                           dst.write, since_ms))  # fmt: skip
+    except (KafkaConnectionError, KafkaError) as e:  # aiokafka's / kafka-python's (admin)
+        fail(f"Kafka at {settings.kafka_bootstrap_servers} does not answer: {e}")
+    finally:
+        dst.flush()
+        if dst is not sys.stdout.buffer:
+            dst.close()
+    by_topic = "".join(
+        f", {t.removeprefix(settings.topic_prefix)} {n:,}" for t, n in sorted(counts.items())
+    )
+    err.print(f"exported {sum(counts.values()):,} events{by_topic}")
+
+
 def explain_or_exit(kind: str, key: str, flags: dict[str, Any], as_json: bool) -> None:
     """`leadtemp lead` / `leadtemp account`: the explained state from Redis."""
     import asyncio

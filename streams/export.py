@@ -1,0 +1,99 @@
+"""`leadtemp export`: the events the input topics still hold, as a JSONL file for `leadtemp
+replay` and `leadtemp rules diff`, in the order they arrived."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from streams.topics import partition_counts
+
+FETCH_TIMEOUT_MS = 1000
+
+
+def line_of(value: bytes) -> bytes:
+    """A message as one line: JSON may hold line breaks only as whitespace, which a line
+    cannot; anything else that holds one is not an event and stays a dead letter."""
+    return value.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n"
+
+
+async def export_events(
+    bootstrap: str,
+    topics: list[str],
+    write: Callable[[bytes], Any],
+    since_ms: int | None = None,
+) -> Counter[str]:
+    """Write every message of `topics` (from `since_ms`, by Kafka timestamp, when given) up to
+    their ends as this starts, merged across partitions by Kafka timestamp; the count per
+    topic."""
+    counts = await asyncio.to_thread(partition_counts, bootstrap, topics)
+    partitions = [TopicPartition(t, p) for t, n in sorted(counts.items()) for p in range(n)]
+    if not partitions:
+        return Counter()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")  # fmt: skip
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        # Explicit offsets: aiokafka's seek_to_beginning resets lazily, and position() may
+        # still answer the offset from before it.
+        if since_ms is None:
+            starts = await consumer.beginning_offsets(partitions)
+        else:
+            found = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
+            starts = {tp: ends[tp] if (at := found.get(tp)) is None else at.offset
+                      for tp in partitions}  # fmt: skip
+        for tp in partitions:
+            consumer.seek(tp, starts[tp])
+        return await _merge(consumer, partitions, ends, write)
+    finally:
+        await consumer.stop()
+
+
+async def _merge(
+    consumer: AIOKafkaConsumer,
+    partitions: list[TopicPartition],
+    ends: dict[TopicPartition, int],
+    write: Callable[[bytes], Any],
+) -> Counter[str]:
+    """A k-way merge: the oldest head goes out once every unfinished partition has one."""
+    buffered: dict[TopicPartition, deque[Any]] = {tp: deque() for tp in partitions}
+    unread = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
+    heads: list[tuple[int, str, int, TopicPartition]] = []  # (timestamp, topic, partition, tp)
+    counts: Counter[str] = Counter()
+    while unread or heads:
+        waiting = [tp for tp in unread if not buffered[tp]]
+        if waiting:
+            fetched = await consumer.getmany(*waiting, timeout_ms=FETCH_TIMEOUT_MS)
+            for tp, records in fetched.items():
+                buffered[tp].extend(r for r in records if r.offset < ends[tp])
+                if buffered[tp]:
+                    _push_head(heads, tp, buffered[tp])
+            for tp in waiting:
+                # By position, not by the last record: offsets can have gaps (transaction
+                # markers, compaction) right up to the end.
+                if await consumer.position(tp) >= ends[tp]:
+                    unread.discard(tp)
+            continue
+        _, _, _, tp = heapq.heappop(heads)
+        record = buffered[tp].popleft()
+        if record.value is not None:  # a tombstone is no event
+            write(line_of(record.value))
+            counts[tp.topic] += 1
+        if buffered[tp]:
+            _push_head(heads, tp, buffered[tp])
+    return counts
+
+
+def _push_head(
+    heads: list[tuple[int, str, int, TopicPartition]],
+    tp: TopicPartition,
+    records: deque[Any],
+) -> None:
+    heapq.heappush(heads, (records[0].timestamp, tp.topic, tp.partition, tp))
