@@ -189,10 +189,18 @@ async def reschedule_if_rules_changed(state: RedisState, engine: Engine, rules: 
     metrics.RULES.labels(rules.version, fingerprint).set(1)
     if await with_backoff("reading the rules fingerprint", state.rules_fingerprint) == fingerprint:
         return
+    if not await with_backoff("claiming the re-index", lambda: state.claim_reschedule(fingerprint)):
+        log.info("rules %s (fingerprint %s): another worker is re-indexing the stored states",
+                 rules.version, fingerprint)  # fmt: skip
+        return
     started = time.monotonic()
-    examined, moved = await with_backoff(
-        "re-indexing under the new rules", lambda: state.reschedule_all(engine, fingerprint)
-    )
+    try:
+        examined, moved = await with_backoff(
+            "re-indexing under the new rules", lambda: state.reschedule_all(engine, fingerprint)
+        )
+    finally:
+        with contextlib.suppress(Exception):  # it lapses anyway
+            await state.release_reschedule(fingerprint)
     log.info(
         "rules %s (fingerprint %s) differ from those the stored states were scheduled under: "
         "%d leads and accounts re-indexed, %d moved, in %.1f s",

@@ -183,3 +183,18 @@ def test_a_worker_started_with_new_rules_downgrades_at_once_a_lead_they_no_longe
                                                         ("warm", "cold")]  # fmt: skip
     assert changes[-1]["scores"]["total"] == pytest.approx(21, abs=0.01)
     assert ms_from_rfc3339(changes[-1]["occurred_at"]) < week_ago + 6 * 86_400_000
+
+
+def test_a_worker_leaves_the_re_index_to_the_one_that_claimed_it(
+    services: Services, topic_prefix: str
+) -> None:
+    rules = rules_from_mapping({"thresholds": {"warm_total": 23}})
+
+    async def run() -> str | None:
+        async with connected(services, topic_prefix) as pipeline_of:
+            pipeline = pipeline_of(Engine(rules))
+            assert await pipeline.state.claim_reschedule(rules_fingerprint(rules))
+            await reschedule_if_rules_changed(pipeline.state, pipeline.engine, rules)
+            return await pipeline.state.rules_fingerprint()
+
+    assert asyncio.run(run()) is None  # the claimant records it when done

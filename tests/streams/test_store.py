@@ -116,3 +116,21 @@ def test_re_indexing_reads_only_its_own_prefix_even_with_pattern_characters_in_i
         reschedule_under(services, f"{topic_prefix}a:", f"{topic_prefix}[a]:", 10)
     )
     assert counts == (0, 0) and due == 31 * DAY
+
+
+def test_one_worker_at_a_time_claims_the_re_index_for_a_set_of_rules(
+    services: Services, topic_prefix: str
+) -> None:
+    async def claims() -> list[bool]:
+        redis = Redis.from_url(services.redis_url)
+        try:
+            state = RedisState(redis, topic_prefix)
+            first = await state.claim_reschedule("aaaa")
+            second = await state.claim_reschedule("aaaa")
+            other_rules = await state.claim_reschedule("bbbb")
+            await state.release_reschedule("aaaa")
+            return [first, second, other_rules, await state.claim_reschedule("aaaa")]
+        finally:
+            await redis.aclose()
+
+    assert asyncio.run(claims()) == [True, False, True, True]
