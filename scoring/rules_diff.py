@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from scoring.records import LEADS_TEMPERATURE, Record
 from scoring.replay import Replay
@@ -127,53 +127,64 @@ def median_shift_ms(shifts: list[int]) -> float:
     return float(moved[mid]) if len(moved) % 2 else (moved[mid - 1] + moved[mid]) / 2
 
 
-def _final_total(run: Replay, lead_id: str) -> float | None:
-    state = run.store.leads.get(lead_id)
-    if state is None:
-        return None
-    at = max(run.watermark or state.clock, state.clock)
-    return scores_at(state, at, run.engine.model).total
+class LeadOutcome(NamedTuple):
+    """Where one replay left a lead."""
+
+    temp: str | None
+    total: float
+    first_hot: int | None
 
 
-def rules_diff(
-    before: Replay, after: Replay, first_hot_before: dict[str, int], first_hot_after: dict[str, int]
-) -> RulesDiff:
-    """Compare two finished replays of the same events; the first-hot maps come from
-    `note_first_hot` over each replay's records."""
-    leads_before, leads_after = before.store.leads, after.store.leads
+@dataclass
+class RunOutcome:
+    """What a comparison needs of one finished replay (small enough to pass between
+    processes: the two replays of `leadtemp rules diff` run side by side)."""
+
+    version: str
+    events: int
+    alerts: Counter[str]
+    account_alerts: int
+    leads: dict[str, LeadOutcome]
+
+
+def outcome_of(run: Replay, first_hot: dict[str, int]) -> RunOutcome:
+    """A finished replay's outcome; `first_hot` comes from `note_first_hot` over its records."""
+    model = run.engine.model
+    leads = {}
+    for lead_id, state in run.store.leads.items():
+        at = max(run.watermark or state.clock, state.clock)
+        total = scores_at(state, at, model).total
+        leads[lead_id] = LeadOutcome(state.temp, total, first_hot.get(lead_id))
+    s = run.summary
+    return RunOutcome(run.engine.version, s.events, Counter(s.alerts), s.account_alerts, leads)
+
+
+def rules_diff(before: RunOutcome, after: RunOutcome) -> RulesDiff:
+    """Compare two replays of the same events, lead by lead."""
     diff = RulesDiff(
-        version_before=before.engine.version,
-        version_after=after.engine.version,
-        events=after.summary.events,
-        leads=len(leads_before.keys() | leads_after.keys()),
-        alerts_before=Counter(before.summary.alerts),
-        alerts_after=Counter(after.summary.alerts),
-        account_alerts_before=before.summary.account_alerts,
-        account_alerts_after=after.summary.account_alerts,
+        version_before=before.version,
+        version_after=after.version,
+        events=after.events,
+        leads=len(before.leads.keys() | after.leads.keys()),
+        alerts_before=before.alerts,
+        alerts_after=after.alerts,
+        account_alerts_before=before.account_alerts,
+        account_alerts_after=after.account_alerts,
     )
-    for lead_id in sorted(leads_before.keys() | leads_after.keys()):
-        b = leads_before[lead_id].temp if lead_id in leads_before else None
-        a = leads_after[lead_id].temp if lead_id in leads_after else None
-        diff.temperatures[b, a] += 1
-        hot_b, hot_a = first_hot_before.get(lead_id), first_hot_after.get(lead_id)
+    for lead_id in sorted(before.leads.keys() | after.leads.keys()):
+        b, a = before.leads.get(lead_id), after.leads.get(lead_id)
+        temp_b, temp_a = b.temp if b else None, a.temp if a else None
+        diff.temperatures[temp_b, temp_a] += 1
+        hot_b, hot_a = b.first_hot if b else None, a.first_hot if a else None
         if hot_b is not None and hot_a is not None:
             diff.hot_shifts.append(hot_a - hot_b)
         elif hot_b is not None:
             diff.hot_only_before += 1
         elif hot_a is not None:
             diff.hot_only_after += 1
-        if b != a:
-            diff.moved.append(
-                LeadDiff(
-                    lead_id,
-                    b,
-                    a,
-                    _final_total(before, lead_id),
-                    _final_total(after, lead_id),
-                    hot_b,
-                    hot_a,
-                )
-            )
+        if temp_b != temp_a:
+            totals = (b.total if b else None, a.total if a else None)
+            diff.moved.append(LeadDiff(lead_id, temp_b, temp_a, *totals, hot_b, hot_a))
     # The leads an SDR would gain first (hot under the candidate), highest total first.
     diff.moved.sort(
         key=lambda m: (

@@ -563,19 +563,26 @@ def rules_diff(
 ) -> None:
     """What CANDIDATE would change: replay the events under it and under the rules in use,
     then compare temperatures, alerts and when leads first became hot."""
-    from scoring.engine import Engine
+    import shutil
+    import tempfile
+
     from streams.offline import rules_diff_of_file
     from streams.rules_diff_view import rules_diff_tables
 
-    after = Engine(load_rules_or_exit(candidate))
-    before = Engine(load_rules_or_exit(against_path))
+    after = load_rules_or_exit(candidate)
+    before = load_rules_or_exit(against_path)
     until_ms = parse_time_option(until, "--until")
     now_ms = parse_time_option(now, "--now")
-    with replay_source(events_path) as (src, progress):
-        diff = rules_diff_of_file(
-            before, after, src, now_ms if now_ms is not None else int(time.time() * 1000),
-            until_ms, progress,
-        )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="leadtemp-diff-") as spool:
+        if events_path == "-":  # both replays read it, side by side
+            events_path = os.path.join(spool, "events.jsonl")
+            with open(events_path, "wb") as f:
+                shutil.copyfileobj(sys.stdin.buffer, f)
+        with replay_source(events_path) as (src, progress):
+            diff = rules_diff_of_file(
+                before, after, src, now_ms if now_ms is not None else int(time.time() * 1000),
+                until_ms, progress,
+            )  # fmt: skip
     record = diff.as_record()
     if as_json:
         click.echo(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode())

@@ -5,7 +5,9 @@ use it."""
 from __future__ import annotations
 
 import gc
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from typing import IO
 
@@ -14,7 +16,8 @@ import orjson
 from scoring.engine import Engine
 from scoring.records import Record
 from scoring.replay import Replay
-from scoring.rules_diff import RulesDiff, note_first_hot, rules_diff
+from scoring.rules import Rules
+from scoring.rules_diff import RulesDiff, RunOutcome, note_first_hot, outcome_of, rules_diff
 
 CHUNK_LINES = 50  # lines validated together before they are scored (see Replay.feed_lines)
 COLLECT_EVERY_LINES = 10_000
@@ -70,27 +73,42 @@ def replay_runs(
         gc.enable()
 
 
+def outcome_of_file(
+    rules: Rules,
+    src: IO[bytes],
+    now_ms: int,
+    until_ms: int | None = None,
+    on_chunk: Callable[[], None] | None = None,
+) -> RunOutcome:
+    """Replay `src` under `rules`; where it left each lead."""
+    run = Replay(Engine(rules), now_ms)
+    first_hot: dict[str, int] = {}
+    replay_runs([(run, lambda records: note_first_hot(records, first_hot))], src, until_ms,
+                on_chunk)  # fmt: skip
+    return outcome_of(run, first_hot)
+
+
+def outcome_of_path(rules: Rules, path: str, now_ms: int, until_ms: int | None) -> RunOutcome:
+    with open(path, "rb") as src:
+        return outcome_of_file(rules, src, now_ms, until_ms)
+
+
 def rules_diff_of_file(
-    before: Engine,
-    after: Engine,
+    before: Rules,
+    after: Rules,
     src: IO[bytes],
     now_ms: int,
     until_ms: int | None = None,
     on_chunk: Callable[[], None] | None = None,
 ) -> RulesDiff:
-    """Replay `src` under both engines' rules and compare the outcomes lead by lead."""
-    runs = (Replay(before, now_ms), Replay(after, now_ms))
-    first_hot: tuple[dict[str, int], dict[str, int]] = ({}, {})
-    replay_runs(
-        [
-            (runs[0], lambda records: note_first_hot(records, first_hot[0])),
-            (runs[1], lambda records: note_first_hot(records, first_hot[1])),
-        ],
-        src,
-        until_ms,
-        on_chunk,
-    )
-    return rules_diff(runs[0], runs[1], first_hot[0], first_hot[1])
+    """Replay the events file `src` under both rule sets side by side (the rules in use in a
+    child process, which reads the file by its name, on the other core) and compare the
+    outcomes lead by lead. `on_chunk()` follows the candidate's replay."""
+    # spawn, not fork: a fork copies whatever threads the caller runs (a progress bar's)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        in_use = pool.submit(outcome_of_path, before, src.name, now_ms, until_ms)
+        candidate = outcome_of_file(after, src, now_ms, until_ms, on_chunk)
+        return rules_diff(in_use.result(), candidate)
 
 
 def collect_and_freeze() -> None:

@@ -10,7 +10,13 @@ from scoring.engine import Engine
 from scoring.records import Record
 from scoring.replay import Replay
 from scoring.rules import Rules
-from scoring.rules_diff import RulesDiff, median_shift_ms, note_first_hot, rules_diff
+from scoring.rules_diff import (
+    RulesDiff,
+    median_shift_ms,
+    note_first_hot,
+    outcome_of,
+    rules_diff,
+)
 from scoring.times import ms_from_rfc3339
 from tests.scoring.helpers import FAR_FUTURE, at, ev, rules
 
@@ -30,7 +36,7 @@ def diff_of(events: list[dict[str, Any]], after: Rules, before: Rules | None = N
         for i, e in enumerate(events):
             note_first_hot(run.feed(orjson.dumps(e), i), hot)
         note_first_hot(run.finish(), hot)
-    return rules_diff(runs[0], runs[1], first_hot[0], first_hot[1])
+    return rules_diff(outcome_of(runs[0], first_hot[0]), outcome_of(runs[1], first_hot[1]))
 
 
 def test_the_same_rules_move_no_lead() -> None:
