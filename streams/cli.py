@@ -309,7 +309,7 @@ def topics_create(**flags: Any) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument("path", type=click.Path(allow_dash=True, dir_okay=False, exists=True))
 @connection_options
 @click.option("--rate", type=float, help="At most this many events per second.")
 def produce(path: str, rate: float | None, **flags: Any) -> None:
@@ -539,7 +539,7 @@ def rules_show(path: str | None) -> None:
     "--events",
     "events_path",
     required=True,
-    type=click.Path(allow_dash=True, dir_okay=False),
+    type=click.Path(allow_dash=True, dir_okay=False, exists=True),
     help="Events to replay under both rule sets (JSONL, '-' for stdin).",
 )
 @click.option(
@@ -616,7 +616,9 @@ def parse_time_option(value: str | None, name: str) -> int | None:
 
 
 @main.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(allow_dash=True, dir_okay=False))
+@click.argument(
+    "input_path", metavar="INPUT", type=click.Path(allow_dash=True, dir_okay=False, exists=True)
+)
 @click.option("--until", help="Emit decay downgrades up to this time (RFC 3339) at the end.")
 @click.option("--now", help="The processor's clock for the 5-minute future limit (RFC 3339).")
 @click.option(

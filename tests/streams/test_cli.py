@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -152,6 +153,18 @@ def test_rules_diff_with_a_bad_candidate_stops_naming_the_key(
     code, out, err = invoke("rules", "diff", bad, "--events", str(examples / "personas.jsonl"))
     assert code == 2 and out == ""
     assert "thresholds: warm_total (90) is above hot_total (50)" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["replay", "missing.jsonl"], ["rules", "diff", "candidate.yaml", "--events", "missing.jsonl"]],
+)
+def test_a_missing_events_file_stops_naming_it(args: list[str], tmp_path: Path) -> None:
+    rules_file(tmp_path, "version: candidate\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        code, _, err = invoke(*args)
+    assert code == 2 and "'missing.jsonl' does not exist" in err
 
 
 def test_schema_describes_every_event_type() -> None:
