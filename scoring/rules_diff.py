@@ -13,6 +13,7 @@ from scoring.temperature import scores_at
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
 
 TEMPERATURES = ("hot", "warm", "cold", "disqualified")
+ACCOUNT_TEMPERATURES = ("hot", "warm", "cold")
 _RANK = {t: i for i, t in enumerate(TEMPERATURES)}
 
 
@@ -65,6 +66,8 @@ class RulesDiff:
     alerts_after: Counter[str] = field(default_factory=Counter)
     account_alerts_before: int = 0
     account_alerts_after: int = 0
+    accounts_before: Counter[str] = field(default_factory=Counter)  # by final temperature
+    accounts_after: Counter[str] = field(default_factory=Counter)
     # leads hot at some point under both: candidate's first-hot time minus the current one's
     hot_shifts: list[int] = field(default_factory=list)
     hot_only_before: int = 0  # leads ever hot under the current rules only
@@ -96,6 +99,10 @@ class RulesDiff:
             "hot_lead_alerts": {
                 p: {"before": self.alerts_before[p], "after": self.alerts_after[p]}
                 for p in sorted(self.alerts_before.keys() | self.alerts_after.keys())
+            },
+            "accounts": {
+                t: {"before": self.accounts_before[t], "after": self.accounts_after[t]}
+                for t in ACCOUNT_TEMPERATURES
             },
             "hot_account_alerts": {
                 "before": self.account_alerts_before,
@@ -145,6 +152,7 @@ class RunOutcome:
     alerts: Counter[str]
     account_alerts: int
     leads: dict[str, LeadOutcome]
+    accounts: Counter[str]  # accounts at each final temperature
 
 
 def outcome_of(run: Replay, first_hot: dict[str, int]) -> RunOutcome:
@@ -156,7 +164,10 @@ def outcome_of(run: Replay, first_hot: dict[str, int]) -> RunOutcome:
         total = scores_at(state, at, model).total
         leads[lead_id] = LeadOutcome(state.temp, total, first_hot.get(lead_id))
     s = run.summary
-    return RunOutcome(run.engine.version, s.events, Counter(s.alerts), s.account_alerts, leads)
+    accounts = Counter(a.temp for a in run.store.accounts.values() if a.temp is not None)
+    return RunOutcome(
+        run.engine.version, s.events, Counter(s.alerts), s.account_alerts, leads, accounts
+    )
 
 
 def rules_diff(before: RunOutcome, after: RunOutcome) -> RulesDiff:
@@ -170,6 +181,8 @@ def rules_diff(before: RunOutcome, after: RunOutcome) -> RulesDiff:
         alerts_after=after.alerts,
         account_alerts_before=before.account_alerts,
         account_alerts_after=after.account_alerts,
+        accounts_before=before.accounts,
+        accounts_after=after.accounts,
     )
     for lead_id in sorted(before.leads.keys() | after.leads.keys()):
         b, a = before.leads.get(lead_id), after.leads.get(lead_id)

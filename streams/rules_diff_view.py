@@ -54,6 +54,8 @@ def rules_diff_tables(d: dict[str, Any], show: int) -> Group:
         head.add_row(Text(f"{t} now", style=COLOUR[t]), _change(n["before"], n["after"]))
     for p, n in d["hot_lead_alerts"].items():
         head.add_row(f"hot-lead alerts {p}", _change(n["before"], n["after"]))
+    for t, n in d["accounts"].items():
+        head.add_row(Text(f"{t} accounts now", style=COLOUR[t]), _change(n["before"], n["after"]))
     acc = d["hot_account_alerts"]
     head.add_row("hot-account alerts", _change(acc["before"], acc["after"]))
     f = d["first_hot"]

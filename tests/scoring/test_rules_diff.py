@@ -110,3 +110,17 @@ def test_the_median_shift_leaves_out_leads_hot_at_the_same_time() -> None:
     assert median_shift_ms([0, -10, -30, 20, 0]) == -10
     assert median_shift_ms([0, -10, -30]) == -20
     assert median_shift_ms([0, 0]) == 0
+
+
+def test_accounts_are_counted_by_final_temperature_on_each_side() -> None:
+    # Two stakeholders of one account at a total of 42 each (with the stakeholder bonus):
+    # warm leads, a warm account; hot at 40, so a hot account (a hot lead, 2 stakeholders).
+    at_acme = {**PROFILE, "account_id": "acme.com"}
+    events = [ev("webinar.attended", at(minutes=i), lead, profile=at_acme)
+              for lead in ("lead-1", "lead-2") for i in range(3)]  # fmt: skip
+    accounts = diff_of(events, after=rules(thresholds={"hot_total": 40})).as_record()["accounts"]
+    assert accounts == {
+        "hot": {"before": 0, "after": 1},
+        "warm": {"before": 1, "after": 0},
+        "cold": {"before": 0, "after": 0},
+    }
