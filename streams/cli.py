@@ -400,6 +400,7 @@ def tail(topic_names: tuple[str, ...], from_beginning: bool, **flags: Any) -> No
 @main.command()
 @connection_options
 @click.option("--since", help="Only events that arrived from this time on (RFC 3339).")
+@click.option("--before", help="Only events that arrived before this time (RFC 3339).")
 @click.option(
     "--output",
     "-o",
@@ -407,7 +408,7 @@ def tail(topic_names: tuple[str, ...], from_beginning: bool, **flags: Any) -> No
     default="-",
     help="Where to write the events (JSONL); default stdout.",
 )
-def export(since: str | None, output: str, **flags: Any) -> None:
+def export(since: str | None, before: str | None, output: str, **flags: Any) -> None:
     """Write the events the input topics hold (up to now) as JSONL, in arrival order, for
     `leadtemp replay` and `leadtemp rules diff`."""
     import asyncio
@@ -420,11 +421,12 @@ def export(since: str | None, output: str, **flags: Any) -> None:
 
     settings = settings_or_exit(flags)
     since_ms = parse_time_option(since, "--since")
+    before_ms = parse_time_option(before, "--before")
     dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
     try:
         counts = asyncio.run(export_events(settings.kafka_bootstrap_servers,
                                            [settings.topic(t) for t in INPUT_TOPICS],
-                                           dst.write, since_ms))  # fmt: skip
+                                           dst.write, since_ms, before_ms))  # fmt: skip
     except (KafkaConnectionError, KafkaError) as e:  # aiokafka's / kafka-python's (admin)
         fail(f"Kafka at {settings.kafka_bootstrap_servers} does not answer: {e}")
     finally:

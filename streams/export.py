@@ -27,10 +27,11 @@ async def export_events(
     topics: list[str],
     write: Callable[[bytes], Any],
     since_ms: int | None = None,
+    before_ms: int | None = None,
 ) -> Counter[str]:
-    """Write every message of `topics` (from `since_ms`, by Kafka timestamp, when given) up to
-    their ends as this starts, merged across partitions by Kafka timestamp; the count per
-    topic."""
+    """Write every message of `topics` up to their ends as this starts (by Kafka timestamp:
+    from `since_ms`, and before `before_ms`, when given), merged across partitions by Kafka
+    timestamp; the count per topic."""
     counts = await asyncio.to_thread(partition_counts, bootstrap, topics)
     partitions = [TopicPartition(t, p) for t, n in sorted(counts.items()) for p in range(n)]
     if not partitions:
@@ -41,19 +42,29 @@ async def export_events(
     try:
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
+        if before_ms is not None:
+            ends = await _first_offsets_at(consumer, before_ms, ends)
         # Explicit offsets: aiokafka's seek_to_beginning resets lazily, and position() may
         # still answer the offset from before it.
         if since_ms is None:
             starts = await consumer.beginning_offsets(partitions)
         else:
-            found = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
-            starts = {tp: ends[tp] if (at := found.get(tp)) is None else at.offset
-                      for tp in partitions}  # fmt: skip
+            starts = await _first_offsets_at(consumer, since_ms, ends)
         for tp in partitions:
             consumer.seek(tp, starts[tp])
         return await _merge(consumer, partitions, ends, write)
     finally:
         await consumer.stop()
+
+
+async def _first_offsets_at(
+    consumer: AIOKafkaConsumer, ms: int, ends: dict[TopicPartition, int]
+) -> dict[TopicPartition, int]:
+    """Per partition, the first offset whose Kafka timestamp is `ms` or later (its end when
+    none is)."""
+    found = await consumer.offsets_for_times({tp: ms for tp in ends})
+    return {tp: end if (at := found.get(tp)) is None else min(at.offset, end)
+            for tp, end in ends.items()}  # fmt: skip
 
 
 async def _merge(

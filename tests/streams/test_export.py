@@ -91,6 +91,15 @@ def test_since_leaves_out_what_arrived_before(
     assert [orjson.loads(line)["type"] for line in lines] == ["web.page_viewed", "form.submitted"]
 
 
+def test_before_leaves_out_what_arrived_from_then_on(
+    services: Services, topic_prefix: str, tmp_path: Path, topics: None
+) -> None:
+    run(produce_at(services.kafka_bootstrap,
+                   [(topic_prefix + t, orjson.dumps(e), when) for t, e, when in EVENTS]))  # fmt: skip
+    lines = exported(services, topic_prefix, tmp_path, "--before", rfc3339_from_ms(arrived(3)))
+    assert [orjson.loads(line)["type"] for line in lines] == ["email.opened", "web.page_viewed"]
+
+
 def test_a_message_with_line_breaks_stays_one_line(
     services: Services, topic_prefix: str, tmp_path: Path, topics: None
 ) -> None:
