@@ -36,6 +36,7 @@ OUTBOX_CHECK_SECONDS = 5.0
 LAG_CHECK_SECONDS = 5.0
 OUTBOX_GRACE_MS = 30_000
 SCORE_BUNDLES = 8
+CLAIM_POLL_SECONDS = 30.0  # how often a worker checks whether another finished re-indexing
 
 
 def _incoming(event: Any) -> Incoming:
@@ -169,9 +170,12 @@ def build_app(
             await serve(endpoints, http_socket)
 
     @app.task
+    async def reschedule_for_rules() -> None:
+        await reschedule_if_rules_changed(state, pipeline.engine, rules)
+
+    @app.task
     async def on_start() -> None:
         log.info("scoring engine: %s build", engine_build())
-        await reschedule_if_rules_changed(state, pipeline.engine, rules)
         republished = await pipeline.republish_outboxes()
         if republished:
             log.info(
@@ -181,18 +185,27 @@ def build_app(
     return app
 
 
-async def reschedule_if_rules_changed(state: RedisState, engine: Engine, rules: Rules) -> None:
+async def reschedule_if_rules_changed(
+    state: RedisState, engine: Engine, rules: Rules, poll_s: float = CLAIM_POLL_SECONDS
+) -> None:
     """After a change of rules, move every stored lead's next drop (and account's next window
     end) to where the new rules put it: the decay timer then downgrades a lead that no longer
-    holds its temperature at once, instead of when the old rules said."""
+    holds its temperature at once, instead of when the old rules said. One worker does it;
+    the others wait, and take over if its claim lapses (it died) before it is done."""
     fingerprint = rules_fingerprint(rules)
     metrics.RULES.labels(rules.version, fingerprint).set(1)
-    if await with_backoff("reading the rules fingerprint", state.rules_fingerprint) == fingerprint:
-        return
-    if not await with_backoff("claiming the re-index", lambda: state.claim_reschedule(fingerprint)):
-        log.info("rules %s (fingerprint %s): another worker is re-indexing the stored states",
-                 rules.version, fingerprint)  # fmt: skip
-        return
+    waiting = False
+    while True:
+        stored = await with_backoff("reading the rules fingerprint", state.rules_fingerprint)
+        if stored == fingerprint:
+            return
+        if await with_backoff("claiming the re-index", lambda: state.claim_reschedule(fingerprint)):
+            break
+        if not waiting:
+            log.info("rules %s (fingerprint %s): another worker is re-indexing the stored "
+                     "states", rules.version, fingerprint)  # fmt: skip
+            waiting = True
+        await asyncio.sleep(poll_s)
     started = time.monotonic()
     try:
         examined, moved = await with_backoff(

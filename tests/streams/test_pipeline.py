@@ -185,16 +185,24 @@ def test_a_worker_started_with_new_rules_downgrades_at_once_a_lead_they_no_longe
     assert ms_from_rfc3339(changes[-1]["occurred_at"]) < week_ago + 6 * 86_400_000
 
 
-def test_a_worker_leaves_the_re_index_to_the_one_that_claimed_it(
+def test_a_worker_takes_over_the_re_index_when_the_claimant_dies_before_finishing(
     services: Services, topic_prefix: str
 ) -> None:
     rules = rules_from_mapping({"thresholds": {"warm_total": 23}})
+    fingerprint = rules_fingerprint(rules)
 
-    async def run() -> str | None:
+    async def run() -> tuple[float, str | None]:
         async with connected(services, topic_prefix) as pipeline_of:
             pipeline = pipeline_of(Engine(rules))
-            assert await pipeline.state.claim_reschedule(rules_fingerprint(rules))
-            await reschedule_if_rules_changed(pipeline.state, pipeline.engine, rules)
-            return await pipeline.state.rules_fingerprint()
+            # Another worker claimed it, then died: its claim lapses after a second.
+            assert await pipeline.state.claim_reschedule(fingerprint, seconds=1)
+            claimed = time.monotonic()
+            await asyncio.wait_for(
+                reschedule_if_rules_changed(pipeline.state, pipeline.engine, rules, poll_s=0.1),
+                timeout=30,
+            )
+            return time.monotonic() - claimed, await pipeline.state.rules_fingerprint()
 
-    assert asyncio.run(run()) is None  # the claimant records it when done
+    waited, recorded = asyncio.run(run())
+    assert recorded == fingerprint
+    assert waited >= 0.9  # not before the claim lapsed
