@@ -305,7 +305,7 @@ class RedisState:
 
     async def claim_reschedule(self, fingerprint: str, seconds: int = RESCHEDULE_CLAIM_S) -> bool:
         """Whether this worker re-indexes for these rules: the first to ask does, the others
-        need not (the index is shared). The claim lapses after `seconds` in case it dies."""
+        wait for it (the index is shared). The claim lapses after `seconds`, in case it dies."""
         key = self.keys.rescheduling(fingerprint)
         return bool(await self.redis.set(key, b"1", nx=True, ex=seconds))
 
