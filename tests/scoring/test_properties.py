@@ -176,3 +176,25 @@ def test_replaying_in_two_halves_with_state_carried_over_equals_replaying_whole(
         halves += second.feed(orjson.dumps(e), i)
     halves += second.finish()
     assert halves == whole
+
+
+@SETTINGS
+@given(st.lists(an_event(st.sampled_from(["a", "b", "c"])), min_size=2, max_size=30,
+                unique_by=lambda e: e["event_id"]), st.data())  # fmt: skip
+def test_re_indexing_under_the_same_rules_moves_no_state_at_any_point_of_a_replay(
+    events: list, data: st.DataObject
+) -> None:
+    # What a worker restarted with the same rules, or re-indexing after a change, must keep.
+    cut = data.draw(st.integers(1, len(events) - 1))
+    _, whole = run(events)
+    r = Replay(Engine(), NOW)
+    out: list[Record] = []
+    for i, e in enumerate(events[:cut]):
+        out += r.feed(orjson.dumps(e), i)
+    for kind, states in (("lead", r.store.leads), ("account", r.store.accounts)):
+        for key, state in states.items():
+            assert not r.engine.reschedule(state), (kind, key)
+    for i, e in enumerate(events[cut:], cut):
+        out += r.feed(orjson.dumps(e), i)
+    out += r.finish()
+    assert out == whole
