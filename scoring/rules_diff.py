@@ -85,13 +85,12 @@ class RulesDiff:
     def as_record(self) -> dict[str, Any]:
         """The whole comparison as JSON-ready data (`leadtemp rules diff --json`)."""
         shifts = self.hot_shifts
+        before, after = self.totals(0), self.totals(1)
         return {
             "rules_version": {"before": self.version_before, "after": self.version_after},
             "events": self.events,
             "leads": self.leads,
-            "temperatures": {
-                t: {"before": self.totals(0)[t], "after": self.totals(1)[t]} for t in TEMPERATURES
-            },
+            "temperatures": {t: {"before": before[t], "after": after[t]} for t in TEMPERATURES},
             "matrix": [
                 {"before": b, "after": a, "leads": n}
                 for (b, a), n in sorted(self.temperatures.items(), key=_pair_order)

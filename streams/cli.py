@@ -115,6 +115,30 @@ def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def output_option(what: str) -> Callable[..., Any]:
+    """--output/-o: a JSONL file, default stdout."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        default="-",
+        help=f"Where to write the {what} (JSONL); default stdout.",
+    )
+
+
+@contextmanager
+def output_sink(path: str) -> Iterator[IO[bytes]]:
+    """Where a command writes: the file at `path`, or stdout for `-` (flushed, not closed)."""
+    if path != "-":
+        with open(path, "wb") as f:
+            yield f
+        return
+    try:
+        yield sys.stdout.buffer
+    finally:
+        sys.stdout.buffer.flush()
+
+
 def settings_or_exit(
     flags: dict[str, Any], model: type[S] | None = None, variables: dict[str, str] | None = None
 ) -> S:
@@ -359,8 +383,7 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
         if count is None and duration is None:
             fail("--output needs --count or --duration")
         n = count if count is not None else int(rate * (duration or 0))
-        dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
-        with dst:
+        with output_sink(output) as dst:
             for line in itertools.islice(events, n):
                 dst.write(line + b"\n")
         return
@@ -401,13 +424,7 @@ def tail(topic_names: tuple[str, ...], from_beginning: bool, **flags: Any) -> No
 @connection_options
 @click.option("--since", help="Only events that arrived from this time on (RFC 3339).")
 @click.option("--before", help="Only events that arrived before this time (RFC 3339).")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    default="-",
-    help="Where to write the events (JSONL); default stdout.",
-)
+@output_option("events")
 def export(since: str | None, before: str | None, output: str, **flags: Any) -> None:
     """Write the events the input topics hold (up to now) as JSONL, in arrival order, for
     `leadtemp replay` and `leadtemp rules diff`."""
@@ -422,17 +439,13 @@ def export(since: str | None, before: str | None, output: str, **flags: Any) -> 
     settings = settings_or_exit(flags)
     since_ms = parse_time_option(since, "--since")
     before_ms = parse_time_option(before, "--before")
-    dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
     try:
-        counts = asyncio.run(export_events(settings.kafka_bootstrap_servers,
-                                           [settings.topic(t) for t in INPUT_TOPICS],
-                                           dst.write, since_ms, before_ms))  # fmt: skip
+        with output_sink(output) as dst:
+            counts = asyncio.run(export_events(settings.kafka_bootstrap_servers,
+                                               [settings.topic(t) for t in INPUT_TOPICS],
+                                               dst.write, since_ms, before_ms))  # fmt: skip
     except (KafkaConnectionError, KafkaError) as e:  # aiokafka's / kafka-python's (admin)
         fail(f"Kafka at {settings.kafka_bootstrap_servers} does not answer: {e}")
-    finally:
-        dst.flush()
-        if dst is not sys.stdout.buffer:
-            dst.close()
     by_topic = "".join(
         f", {t.removeprefix(settings.topic_prefix)} {n:,}" for t, n in sorted(counts.items())
     )
@@ -623,13 +636,7 @@ def parse_time_option(value: str | None, name: str) -> int | None:
 )
 @click.option("--until", help="Emit decay downgrades up to this time (RFC 3339) at the end.")
 @click.option("--now", help="The processor's clock for the 5-minute future limit (RFC 3339).")
-@click.option(
-    "--output",
-    "-o",
-    type=click.Path(dir_okay=False, allow_dash=True),
-    default="-",
-    help="Where to write the records (JSONL); default stdout.",
-)
+@output_option("records")
 @click.option("--rules", "rules_path", type=click.Path(dir_okay=False), help="Rules file (YAML).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary.")
 def replay(
@@ -649,14 +656,8 @@ def replay(
     now_ms = parse_time_option(now, "--now")
     engine = Engine(load_rules_or_exit(rules_path))
     run = Replay(engine, now_ms if now_ms is not None else int(time.time() * 1000))
-    dst = sys.stdout.buffer if output == "-" else open(output, "wb")  # noqa: SIM115
-    try:
-        with replay_source(input_path, quiet) as (src, progress):
-            replay_file(run, src, dst, until_ms, progress)
-    finally:
-        dst.flush()
-        if dst is not sys.stdout.buffer:
-            dst.close()
+    with output_sink(output) as dst, replay_source(input_path, quiet) as (src, progress):
+        replay_file(run, src, dst, until_ms, progress)
     if not quiet:
         print_summary(run)
 

@@ -28,7 +28,7 @@ from streams.backoff import Trouble
 from streams.backoff import with_backoff as retry_forever
 from streams.bundles import bundle, partition_of, unbundle
 from streams.settings import REPARTITION_TOPIC, Settings
-from streams.store import BatchStore, Recompute, RedisState
+from streams.store import BatchStore, Recompute, RedisState, next_change_at
 
 log = logging.getLogger("leadtemp.worker")
 
@@ -223,11 +223,7 @@ class Pipeline:
             for _, kind, key in due:
                 if (kind, key) not in store.scheduled:  # stale entry: re-index from the state
                     state = store.lead(key) if kind == LEAD else store.account(key)
-                    at = (
-                        None
-                        if state is None
-                        else (state.next_drop if kind == LEAD else state.next_check)
-                    )
+                    at = None if state is None else next_change_at(kind, state)
                     store.schedule(kind, key, at)
             return records
 

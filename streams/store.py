@@ -82,6 +82,11 @@ def _glob_escape(text: str) -> str:
     return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
+def next_change_at(kind: str, state: LeadState | AccountState) -> int | None:
+    """When the due index should next see a lead (its drop) or an account (its window end)."""
+    return state.next_drop if kind == LEAD else state.next_check  # type: ignore[union-attr]
+
+
 def due_member(kind: str, key: str) -> str:
     return f"{kind}\x1f{key}"
 
@@ -350,7 +355,7 @@ class RedisState:
                         if engine.reschedule(state):
                             writes[name] = state.to_bytes()
                             member = due_member(kind, name[skip:].decode())
-                            at = state.next_drop if kind == LEAD else state.next_check
+                            at = next_change_at(kind, state)
                             if at is None:
                                 removes.append(member)
                             else:

@@ -71,11 +71,14 @@ events_of_one_lead = st.lists(
 )
 
 
+def fed(r: Replay, events: list[dict[str, Any]], first_line: int = 0) -> list[Record]:
+    """The records of feeding `events` to `r`, numbered from `first_line`."""
+    return [rec for i, e in enumerate(events, first_line) for rec in r.feed(orjson.dumps(e), i)]
+
+
 def run(events: list[dict[str, Any]], until: int | None = None) -> tuple[Replay, list[Record]]:
     r = Replay(Engine(), NOW)
-    out: list[Record] = []
-    for i, e in enumerate(events):
-        out += r.feed(orjson.dumps(e), i)
+    out = fed(r, events)
     out += r.finish(until)
     return r, out
 
@@ -167,13 +170,10 @@ def test_replaying_in_two_halves_with_state_carried_over_equals_replaying_whole(
     cut = data.draw(st.integers(1, len(events) - 1))
     _, whole = run(events)
     first = Replay(Engine(), NOW)
-    halves: list[Record] = []
-    for i, e in enumerate(events[:cut]):
-        halves += first.feed(orjson.dumps(e), i)
+    halves = fed(first, events[:cut])
     second = Replay(Engine(), NOW, carried_over(first.store))
     second.watermark = first.watermark
-    for i, e in enumerate(events[cut:], cut):
-        halves += second.feed(orjson.dumps(e), i)
+    halves += fed(second, events[cut:], cut)
     halves += second.finish()
     assert halves == whole
 
@@ -188,13 +188,10 @@ def test_re_indexing_under_the_same_rules_moves_no_state_at_any_point_of_a_repla
     cut = data.draw(st.integers(1, len(events) - 1))
     _, whole = run(events)
     r = Replay(Engine(), NOW)
-    out: list[Record] = []
-    for i, e in enumerate(events[:cut]):
-        out += r.feed(orjson.dumps(e), i)
+    out = fed(r, events[:cut])
     for kind, states in (("lead", r.store.leads), ("account", r.store.accounts)):
         for key, state in states.items():
             assert not r.engine.reschedule(state), (kind, key)
-    for i, e in enumerate(events[cut:], cut):
-        out += r.feed(orjson.dumps(e), i)
+    out += fed(r, events[cut:], cut)
     out += r.finish()
     assert out == whole

@@ -61,11 +61,16 @@ EVENTS = [
 ]
 
 
-def test_events_come_out_in_arrival_order_across_topics(
-    services: Services, topic_prefix: str, tmp_path: Path, topics: None
-) -> None:
+@pytest.fixture
+def produced(services: Services, topic_prefix: str, topics: None) -> None:
+    """EVENTS on the input topics, sent in list order with their arrival times."""
     run(produce_at(services.kafka_bootstrap,
                    [(topic_prefix + t, orjson.dumps(e), when) for t, e, when in EVENTS]))  # fmt: skip
+
+
+def test_events_come_out_in_arrival_order_across_topics(
+    services: Services, topic_prefix: str, tmp_path: Path, produced: None
+) -> None:
     lines = exported(services, topic_prefix, tmp_path)
     assert [orjson.loads(line)["type"] for line in lines] == [
         "email.opened", "web.page_viewed", "form.submitted",
@@ -73,29 +78,23 @@ def test_events_come_out_in_arrival_order_across_topics(
 
 
 def test_the_export_replays_as_the_events_it_holds(
-    services: Services, topic_prefix: str, tmp_path: Path, topics: None
+    services: Services, topic_prefix: str, tmp_path: Path, produced: None
 ) -> None:
-    run(produce_at(services.kafka_bootstrap,
-                   [(topic_prefix + t, orjson.dumps(e), when) for t, e, when in EVENTS]))  # fmt: skip
     in_arrival_order = [orjson.dumps(e) for _, e, _ in sorted(EVENTS, key=lambda m: m[2])]
     records = replay(exported(services, topic_prefix, tmp_path))  # type: ignore[arg-type]
     assert records == replay(in_arrival_order)  # type: ignore[arg-type]
 
 
 def test_since_leaves_out_what_arrived_before(
-    services: Services, topic_prefix: str, tmp_path: Path, topics: None
+    services: Services, topic_prefix: str, tmp_path: Path, produced: None
 ) -> None:
-    run(produce_at(services.kafka_bootstrap,
-                   [(topic_prefix + t, orjson.dumps(e), when) for t, e, when in EVENTS]))  # fmt: skip
     lines = exported(services, topic_prefix, tmp_path, "--since", rfc3339_from_ms(arrived(2)))
     assert [orjson.loads(line)["type"] for line in lines] == ["web.page_viewed", "form.submitted"]
 
 
 def test_before_leaves_out_what_arrived_from_then_on(
-    services: Services, topic_prefix: str, tmp_path: Path, topics: None
+    services: Services, topic_prefix: str, tmp_path: Path, produced: None
 ) -> None:
-    run(produce_at(services.kafka_bootstrap,
-                   [(topic_prefix + t, orjson.dumps(e), when) for t, e, when in EVENTS]))  # fmt: skip
     lines = exported(services, topic_prefix, tmp_path, "--before", rfc3339_from_ms(arrived(3)))
     assert [orjson.loads(line)["type"] for line in lines] == ["email.opened", "web.page_viewed"]
 
