@@ -281,8 +281,11 @@ class Engine:
         seen_by_account = None
         if account_id is not None:
             account = store.account(account_id) or AccountState()
-            records += self._account_window_ends(account_id, account, event.at, store)
-            account.clock = max(account.clock, event.at)
+            # At the lead's clock, not the event's: the lead is evaluated there, and a late
+            # event must not look at the account from before the lead's latest scored event
+            # (it would not count the lead as engaged, yet list it as warm).
+            records += self._account_window_ends(account_id, account, state.clock, store)
+            account.clock = max(account.clock, state.clock)
             member = account.members.get(lead_id)
             if member is None:
                 member = account.members[lead_id] = Member()

@@ -174,3 +174,20 @@ def test_rescheduling_an_account_moves_a_window_end_only_sooner() -> None:
     # a longer window: the check at day 31 comes early, which only re-evaluates the account
     assert not window(60).reschedule(account) and account.next_check == 31 * DAY
     assert window(10).reschedule(account) and account.next_check == 11 * DAY
+
+
+def test_a_lead_whose_late_event_names_the_account_counts_as_an_engaged_stakeholder() -> None:
+    # Out of order: a download with no profile at 17:02, then the 17:00 webinar whose email
+    # names the account, then another at 17:01. Every account record that lists the lead as
+    # warm must count it as engaged: it has scored events within the window.
+    download = form("case_study_download", "2026-10-05T17:02:00Z", lead="lead-1")
+    webinar = ev("webinar.attended", "2026-10-05T17:00:00Z", lead=None)
+    webinar["lead"] = person("lead-1", "pat@acme.com", job_title="Analyst", company_size=500,
+                             industry="software", annual_revenue=50_000_000)  # fmt: skip
+    second = ev("webinar.attended", "2026-10-05T17:01:00Z")
+    changes = account_changes(replay([download, webinar, second]))
+    assert changes, "the account was classified"
+    assert [(c["warm_leads"], c["engaged_stakeholders"]) for c in changes] == [
+        (c["warm_leads"], 1) for c in changes
+    ]
+    assert changes[-1]["warm_leads"] == ["lead-1"]
