@@ -41,7 +41,17 @@ FUTURE_EVENT = "future_event"
 TOO_LARGE = "too_large"
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-Id = Annotated[str, Field(min_length=1, max_length=128)]
+# Control characters (NUL, line breaks, escapes: Unicode category Cc) break log lines, Slack
+# messages and terminal tools wherever an identifier is shown, so no identifier may hold one.
+# (A pattern, checked by pydantic-core: a Python validator would cost every event ≈1 µs.)
+CONTROL_CHARACTERS = "\\x00-\\x1f\\x7f-\\x9f"
+NO_CONTROL_CHARACTERS = f"^[^{CONTROL_CHARACTERS}]*$"
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_CONTROL_CHARACTERS)]
+# Stricter (the contract: printable characters), checked by `_printable`; the schema shows the
+# pattern that part of it can express.
+EventId = Annotated[
+    str, Field(min_length=1, max_length=128, json_schema_extra={"pattern": NO_CONTROL_CHARACTERS})
+]
 Text = Annotated[str, Field(max_length=MAX_TEXT_BYTES)]
 NonNegative = Annotated[float, Field(ge=0)]
 
@@ -85,9 +95,9 @@ class Lead(Profile):
 class _Event(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
-    event_id: Id
+    event_id: EventId
     type: str
-    occurred_at: str
+    occurred_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
     lead: Profile
     visitor_id: Id | None = None
     source: str | None = None
@@ -228,11 +238,20 @@ def _detail(error: ValidationError) -> str:
         return msg
     if first["type"] == "missing":
         msg = "required"
+    elif first["type"] == "string_pattern_mismatch":  # the one pattern: Id's
+        msg = "must not contain control characters"
     return f"{'.'.join(loc) or 'event'}: {msg}"
 
 
-def parse_event(raw: bytes, now_ms: int) -> Event | Rejection:
-    """Validate one message against the contract, with `now_ms` as the processor's clock."""
+def parse_event(raw: object, now_ms: int) -> Event | Rejection:
+    """Validate one message against the contract, with `now_ms` as the processor's clock.
+
+    Total: whatever `raw` is (a Kafka value may be null: a tombstone), the answer is an event
+    or a rejection, never an exception."""
+    if not isinstance(raw, bytes):
+        return _not_bytes(raw)
+    if not raw:
+        return Rejection(INVALID_JSON, "empty message (zero bytes)")
     if len(raw) > MAX_MESSAGE_BYTES:
         return Rejection(TOO_LARGE, f"message is {len(raw)} bytes; the limit is 1 MiB")
     try:
@@ -264,3 +283,9 @@ def parse_event(raw: bytes, now_ms: int) -> Event | Rejection:
             FUTURE_EVENT, f"occurred_at: {event.occurred_at} is more than 5 minutes in the future"
         )
     return event
+
+
+def _not_bytes(raw: object) -> Rejection:
+    if raw is None:
+        return Rejection(INVALID_JSON, "no value (a null message, such as a tombstone)")
+    return Rejection(INVALID_JSON, f"not bytes but {type(raw).__name__}")

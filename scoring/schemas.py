@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from scoring.events import EVENT_ADAPTER
 
+# What pydantic writes; consumers' validators need to be told.
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
 Temperature = Literal["cold", "warm", "hot", "disqualified"]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 
 class _Out(BaseModel):
@@ -27,7 +30,7 @@ class SignalOut(_Out):
     signal: str
     kind: Literal["engagement", "intent"]
     points: float
-    at: str
+    at: Timestamp
 
 
 class LeadTemperatureChange(_Out):
@@ -38,7 +41,7 @@ class LeadTemperatureChange(_Out):
     account_id: str | None
     from_: Temperature | None
     to: Temperature
-    occurred_at: str
+    occurred_at: Timestamp
     caused_by_event_id: str | None
     scores: ScoresOut
     reasons: list[str]
@@ -53,8 +56,8 @@ class HotLeadAlert(_Out):
     lead_id: str
     account_id: str | None
     priority: Literal["P1", "P2"]
-    occurred_at: str
-    respond_by: str
+    occurred_at: Timestamp
+    respond_by: Timestamp
     caused_by_event_id: str
     scores: ScoresOut
     reasons: list[str]
@@ -78,7 +81,7 @@ class AccountTemperatureChange(_AccountFields):
     account_id: str
     from_: Literal["cold", "warm", "hot"] | None
     to: Literal["cold", "warm", "hot"]
-    occurred_at: str
+    occurred_at: Timestamp
     caused_by_event_id: str | None
     reasons: list[str]
     sales_action: Literal["educate", "nurture", "fast_follow_up"]
@@ -91,8 +94,8 @@ class HotAccountAlert(_AccountFields):
     alert_id: str
     account_id: str
     priority: Literal["P2"]
-    occurred_at: str
-    respond_by: str
+    occurred_at: Timestamp
+    respond_by: Timestamp
     caused_by_event_id: str
     reasons: list[str]
     top_signals: list[SignalOut]
@@ -113,7 +116,7 @@ class DeadLetter(_Out):
     offset: int | None
     key: str | None
     original: str
-    received_at: str
+    received_at: Timestamp
 
 
 OUTPUTS: dict[str, type[_Out]] = {
@@ -136,11 +139,12 @@ def _rename_from(schema: dict[str, Any]) -> dict[str, Any]:
 
 def event_schema() -> dict[str, Any]:
     """JSON Schema of one input event (a union on `type`)."""
-    return EVENT_ADAPTER.json_schema()
+    return {"$schema": DRAFT, **EVENT_ADAPTER.json_schema()}
 
 
 def output_schema() -> dict[str, Any]:
     """JSON Schemas of the output records, by default topic."""
     return {
-        topic: _rename_from(TypeAdapter(model).json_schema()) for topic, model in OUTPUTS.items()
+        topic: {"$schema": DRAFT, **_rename_from(TypeAdapter(model).json_schema())}
+        for topic, model in OUTPUTS.items()
     }

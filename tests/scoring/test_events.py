@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from scoring.events import EVENT_ADAPTER, FormSubmitted, Rejection, parse_event
+from scoring.events import EVENT_ADAPTER, FormSubmitted, Rejection, _Event, parse_event
 from scoring.times import ms_from_rfc3339
 from tests.scoring.helpers import FAR_FUTURE, ev, form, page, replay, run_of, temps
 
@@ -143,3 +146,74 @@ def test_a_repeated_event_id_is_a_duplicate_delivery() -> None:
     event = form("demo_request")
     run = run_of([event, event])
     assert run.summary.duplicates == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        (None, "no value (a null message, such as a tombstone)"),
+        (b"", "empty message (zero bytes)"),
+        ("{}", "not bytes but str"),
+        (b"\xff\xfe{", "str is not valid UTF-8"),
+    ],
+    ids=["null", "empty", "not-bytes", "invalid-utf8"],
+)
+def test_a_message_with_no_json_in_it_is_invalid_json(raw: object, detail: str) -> None:
+    result = parse_event(raw, NOW)
+    assert isinstance(result, Rejection)
+    assert (result.reason, result.detail[: len(detail)]) == ("invalid_json", detail)
+
+
+@pytest.mark.parametrize("field", ["lead.id", "lead.account_id", "visitor_id"])
+@pytest.mark.parametrize("char", ["\x00", "\n", "\r", "\x1b", "\x7f", "\x85"])
+def test_an_identifier_with_a_control_character_is_invalid_naming_it(field: str, char: str) -> None:
+    event = ev("web.page_viewed", page_category="blog", visitor_id="v-1")
+    if field == "visitor_id":
+        event["visitor_id"] = f"v{char}1"
+    else:
+        event["lead"][field.removeprefix("lead.")] = f"x{char}y"
+    assert rejected(event) == ("invalid_event", f"{field}: must not contain control characters")
+
+
+def test_identifiers_may_hold_any_printable_unicode() -> None:
+    event = ev("email.opened", lead="Łukasz Kowalski 中文 ✓", profile={"account_id": "a b"})
+    assert not isinstance(parse(event), Rejection)
+
+
+def _json_values(leaves: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                     max_size=5),
+        max_leaves=20,
+    )  # fmt: skip
+
+
+TIMESTAMPISH = st.from_regex(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?",
+                             fullmatch=True)  # fmt: skip
+JSON_LEAVES = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False,
+               allow_infinity=False) | st.text(max_size=30) | TIMESTAMPISH)  # fmt: skip
+# Events that are nearly valid: every field present, any of them replaced by anything.
+NEARLY_VALID = st.builds(
+    lambda base, changes: {**base, **changes},
+    st.sampled_from([ev("email.opened"), form("demo_request", message="budget approved"),
+                     page("pricing", lead=None, visitor_id="v"), ev("webinar.attended")]),
+    st.dictionaries(st.sampled_from(["event_id", "type", "occurred_at", "lead", "visitor_id",
+                                     "page_category", "form_kind", "fields", "message",
+                                     "duration_seconds"]), _json_values(JSON_LEAVES),
+                    max_size=3),
+)  # fmt: skip
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=300, deadline=None)
+def test_any_bytes_give_an_event_or_a_rejection(raw: bytes) -> None:
+    assert isinstance(parse_event(raw, NOW), Rejection | _Event)
+
+
+@given(_json_values(JSON_LEAVES) | NEARLY_VALID)
+@settings(max_examples=500, deadline=None)
+def test_any_json_gives_an_event_or_a_rejection(value: object) -> None:
+    # The standard library's encoder: it writes what orjson refuses to (integers past 64 bits).
+    raw = json.dumps(value).encode()
+    assert isinstance(parse_event(raw, NOW), Rejection | _Event)
