@@ -30,13 +30,17 @@ from alerts.destinations.base import Delivered, Failed, Outcome, Retry, Sender
 from alerts.ledger import Hold, Ledger
 from alerts.routing import Delivery, Person, Routing, deliveries_for
 from scoring.records import ALERTS_DEADLETTER
-from streams.backoff import Trouble
-from streams.backoff import with_backoff as retry_forever
+from streams.backoff import Service
+from streams.backoff import with_backoff as retry_transient
 from streams.http import health_app, redis_answers, serve
+from streams.isolation import error_detail
 from streams.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
 from streams.settings import CONNECTION_ENVIRONMENT, Connections
 
 log = logging.getLogger(__name__)
+
+# A dead-letter reason beyond the delivery outcomes: handling the alert raised.
+PROCESSING_ERROR = "processing_error"
 
 NOTIFIER_ENVIRONMENT = {
     **CONNECTION_ENVIRONMENT,
@@ -62,12 +66,14 @@ class NotifierSettings(Connections):
     flush_interval_ms: int = Field(default=1_000, ge=50, le=3_600_000)
 
 
-def count_trouble(kind: Trouble) -> None:
-    (metrics.REDIS_ERRORS if kind == "redis" else metrics.KAFKA_ERRORS).inc()
+def count_trouble(service: Service) -> None:
+    (metrics.REDIS_ERRORS if service == "redis" else metrics.KAFKA_ERRORS).inc()
 
 
-async def with_backoff(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
-    return await retry_forever(what, call, count=count_trouble)
+async def with_backoff(
+    what: str, call: Callable[[], Awaitable[Any]], service: Service = "redis"
+) -> Any:
+    return await retry_transient(what, call, service, count=count_trouble)
 
 
 def now_ms() -> int:
@@ -289,10 +295,19 @@ class Notifier:
             "alert": alert.original(),
         })  # fmt: skip
 
+    async def handling_failed(self, raw: bytes, origin: dict[str, Any], error: Exception) -> None:
+        """An alert whose handling raised something other than an outage: dead-lettered (its
+        deliveries that ended stay ended: the ledger), never retried as if Kafka were down."""
+        metrics.DEAD_LETTERS.labels("unknown", PROCESSING_ERROR).inc()
+        await self._dead_letter(b"", {**origin, "reason": PROCESSING_ERROR,
+                                      "detail": error_detail(error),
+                                      "original": raw.decode("utf-8", "replace")})  # fmt: skip
+
     async def _dead_letter(self, key: bytes, record: dict[str, Any]) -> None:
         topic = self.settings.topic(ALERTS_DEADLETTER)
         await with_backoff("publishing a dead letter",
-                           lambda: self.publish(topic, key, orjson.dumps(record)))  # fmt: skip
+                           lambda: self.publish(topic, key, orjson.dumps(record)),
+                           "kafka")  # fmt: skip
 
 
 class Offsets:
@@ -364,29 +379,28 @@ async def run(
     )
     with_metadata_backoff(consumer._client)
     offsets = Offsets()
-    await with_backoff("starting the Kafka producer", producer.start)
+    await with_backoff("starting the Kafka producer", producer.start, "kafka")
 
     async def publish(topic: str, key: bytes, value: bytes) -> None:
         await producer.send_and_wait(topic, value, key=key)
 
     notifier = Notifier(settings, routing, Ledger(redis, settings.redis_prefix), publish)
     consumer.subscribe(list(kinds), listener=_Rebalance(offsets))
-    await with_backoff("starting the Kafka consumer", consumer.start)
+    await with_backoff("starting the Kafka consumer", consumer.start, "kafka")
     tasks: set[asyncio.Task[None]] = set()
 
     async def handle(tp: TopicPartition, msg: Any) -> None:
         origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
+        raw = msg.value or b""
         try:
-            while True:
-                try:
-                    await notifier.handle(kinds[msg.topic], msg.value or b"", origin)
-                    break
-                except Exception:  # never skip an alert: log, wait, do it again (idempotent)
-                    log.exception("alert at %s/%s:%s failed; retrying", *origin.values())
-                    await asyncio.sleep(5)
+            try:  # outages are retried inside; anything else is this alert's own fault
+                await notifier.handle(kinds[msg.topic], raw, origin)
+            except Exception as e:
+                log.exception("alert at %s/%s:%s failed; dead-lettering it", *origin.values())
+                await notifier.handling_failed(raw, origin, e)
             offsets.finish(tp, msg.offset)
         except asyncio.CancelledError:
-            pass
+            pass  # not finished: its offset is not committed, and it is read again
 
     async def flusher() -> None:
         while True:

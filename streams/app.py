@@ -1,8 +1,9 @@
-"""The Faust app: input topics -> ingest agent -> repartition topic -> score agent; decay timer.
+"""The Faust app: the ingest hop (streams/ingest.py) -> repartition topic -> score agent; timers.
 
 Faust acks a buffered batch in a `finally`, even when the agent was interrupted, so the
-offsets Kafka keeps are not trusted: the offsets applied to state are kept in Redis, with
-the state, and a worker seeks to them whenever it is assigned a partition.
+offsets Kafka keeps of the re-keyed topic are not trusted: the offsets applied to state are
+kept in Redis, with the state, and a worker starts from them whenever it is assigned a
+partition (streams/fastdrain.py: FastDrainConsumer.seek_to_committed).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from scoring.engine import Engine
 from scoring.rules import Rules, rules_fingerprint
 from streams import metrics
 from streams.fastdrain import FastDrainTransport
+from streams.health import Progress
 from streams.http import redis_answers, serve, web_app
+from streams.ingest import Ingest
 from streams.pipeline import Incoming, Pipeline, with_backoff
 from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import RedisState
@@ -83,8 +86,8 @@ def build_app(
         return await app.producer.send(topic, key, value, partition, timestamp, None)
 
     pipeline = Pipeline(settings, Engine(rules), state, send)
-    input_topics = set(settings.input_topics)
-    inputs = app.topic(*settings.input_topics, key_type=bytes, value_type=bytes)
+    inputs, rekeyed = Progress(), pipeline.progress  # of the input and re-keyed partitions
+    ingest = Ingest(settings, pipeline, inputs)
     by_lead = app.topic(
         settings.topic(REPARTITION_TOPIC),
         key_type=bytes,
@@ -94,10 +97,9 @@ def build_app(
 
     within = settings.batch_within_ms / 1000
 
-    @app.agent(inputs)
-    async def ingest(stream: Any) -> None:
-        async for events in stream.take_events(settings.batch_size, within=within):
-            await pipeline.ingest([_incoming(e) for e in events])
+    @app.task
+    async def run_ingest() -> None:
+        await ingest.run()
 
     @app.agent(by_lead)
     async def score(stream: Any) -> None:
@@ -123,47 +125,56 @@ def build_app(
 
     @app.timer(interval=LAG_CHECK_SECONDS)
     async def measure_lag() -> None:
-        # Re-keyed events count as done once applied (Redis's offsets: exact); input events
-        # once fetched (the consumer's position: a backlog in front of the ingest agent, which
-        # the re-keyed lag cannot show, though a fetched batch not yet routed is not counted).
-        assigned = app.consumer.assignment()
-        rekeyed = [tp for tp in assigned if tp.topic == by_lead.get_topic_name()]
-        applied = await state.applied_offsets([f"{tp.topic}:{tp.partition}" for tp in rekeyed])
-        next_offsets = {tp: applied.get(f"{tp.topic}:{tp.partition}", -1) + 1 for tp in rekeyed}
-        for tp in assigned:
-            if tp.topic in input_topics:
-                with contextlib.suppress(Exception):  # lost in a rebalance meanwhile, or slow
-                    next_offsets[tp] = await asyncio.wait_for(app.consumer.position(tp), 2.0)
-        highwaters = await app.consumer.highwaters(*next_offsets) if next_offsets else {}
-        metrics.LAG.clear()  # partitions this worker no longer has drop out
-        for tp, done in next_offsets.items():
-            if done is not None:
-                behind = max(0, highwaters.get(tp, done) - done)
-                metrics.LAG.labels(tp.topic, str(tp.partition)).set(behind)
+        # Input events count as done once forwarded (the ingest hop's commits), re-keyed ones
+        # once applied (Redis's offsets: exact).
+        with contextlib.suppress(Exception):  # a rebalance meanwhile, or Kafka slow: next time
+            await ingest.measure()
+        held = [tp for tp in app.consumer.assignment() if tp.topic == by_lead.get_topic_name()]
+        rekeyed.forget(set(rekeyed.held()) - {(tp.topic, tp.partition) for tp in held})
+        with contextlib.suppress(Exception):
+            applied = await state.applied_offsets([f"{tp.topic}:{tp.partition}" for tp in held])
+            highwaters = await app.consumer.highwaters(*held) if held else {}
+            for tp in held:
+                rekeyed.processed((tp.topic, tp.partition),
+                                  applied.get(f"{tp.topic}:{tp.partition}", -1) + 1)  # fmt: skip
+                if tp in highwaters:
+                    rekeyed.written((tp.topic, tp.partition), highwaters[tp])
+        report_progress([inputs, rekeyed], settings.stuck_after_s)
 
-    @app.on_partitions_assigned.connect
-    async def seek_to_applied(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+    async def applied_starts(assigned: set[Any]) -> dict[Any, int]:
+        # The re-keyed partitions start after what Redis says was applied (or at the start,
+        # where nothing is yet); an offset the retention removed resets to the earliest kept.
         mine = [tp for tp in assigned if tp.topic == by_lead.get_topic_name()]
         names = [f"{tp.topic}:{tp.partition}" for tp in mine]
         applied = await with_backoff(
             "reading applied offsets", lambda: state.applied_offsets(names)
         )
-        for tp, name in zip(mine, names, strict=True):
-            if name in applied:
-                await app.consumer.seek(tp, applied[name] + 1)
+        return {tp: applied.get(name, -1) + 1 for tp, name in zip(mine, names, strict=True)}
+
+    app.consumer.start_offsets = applied_starts
 
     async def readiness() -> dict[str, bool]:
-        """Redis answers, and this worker holds partitions (it is in the group, so Kafka
-        answers too)."""
+        """Redis answers; this worker holds partitions (it is in the group, so Kafka answers
+        too); none of them is stuck."""
         redis_ok = await redis_answers(redis)
         try:
-            assigned = bool(app.consumer.assignment())
+            assigned = bool(app.consumer.assignment()) or bool(
+                ingest.consumer and ingest.consumer.assignment())
         except Exception:
             assigned = False
-        return {"redis": redis_ok, "partitions_assigned": assigned}
+        stuck = stuck_partitions([inputs, rekeyed], settings.stuck_after_s)
+        return {"redis": redis_ok, "partitions_assigned": assigned, "no_partition_stuck": not stuck}
+
+    async def liveness() -> dict[str, bool]:
+        """The worker itself is wedged: a partition is stuck although Redis answers and the
+        worker is in its groups. (An outage of Redis or Kafka stalls every partition too, and
+        restarting would not help: that only fails readiness.)"""
+        ready = await readiness()
+        wedged = ready["redis"] and ready["partitions_assigned"] and not ready["no_partition_stuck"]
+        return {"not_wedged": not wedged}
 
     if http_socket is not None:
-        endpoints = web_app(state, pipeline.engine.model, readiness)
+        endpoints = web_app(state, pipeline.engine.model, readiness, liveness)
 
         @app.task
         async def serve_http() -> None:
@@ -219,6 +230,25 @@ async def reschedule_if_rules_changed(
         "%d leads and accounts re-indexed, %d moved, in %.1f s",
         rules.version, fingerprint, examined, moved, time.monotonic() - started,
     )  # fmt: skip
+
+
+def stuck_partitions(trackers: list[Progress], after_s: float) -> list[tuple[str, int]]:
+    return [tp for progress in trackers for tp in progress.stuck(after_s)]
+
+
+def report_progress(trackers: list[Progress], after_s: float) -> None:
+    """Lag, stalled time and stuck flag of every partition held, as gauges (partitions no
+    longer held drop out)."""
+    for gauge in (metrics.LAG, metrics.STALLED, metrics.STUCK):
+        gauge.clear()
+    for progress in trackers:
+        for topic, partition in progress.held():
+            labels = (topic, str(partition))
+            if (lag := progress.lag((topic, partition))) is not None:
+                metrics.LAG.labels(*labels).set(lag)
+            stalled = progress.stalled_seconds((topic, partition))
+            metrics.STALLED.labels(*labels).set(stalled)
+            metrics.STUCK.labels(*labels).set(1 if stalled > after_s else 0)
 
 
 def without_faust_monitor(app: faust.App) -> None:

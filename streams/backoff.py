@@ -1,45 +1,104 @@
-"""Retrying calls to Redis or Kafka until they work: a process pauses, it never skips work."""
+"""Retrying calls to Redis or Kafka while they fail for a reason of the environment: a process
+pauses through an outage, and never skips work.
+
+Only errors that are transient by type are retried (connection refused, timeouts, a broker
+without a leader, Redis loading its data, a failover, a revoked credential being fixed):
+retrying anything else would retry a bad message forever. Every other exception reaches the
+caller, which isolates the message that causes it (streams/isolation.py).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+import aiokafka.errors
+import kafka.errors
+import redis.exceptions
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_random_exponential
 
 log = logging.getLogger(__name__)
-Trouble = Literal["redis", "kafka"]
+Service = Literal["redis", "kafka"]
+
+# Redis: unreachable, slow, loading its dataset, in a failover, out of memory, or refusing
+# the credentials (ACLs being fixed: the environment, not the message).
+REDIS_TRANSIENT: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,  # AuthenticationError and BusyLoadingError among them
+    redis.exceptions.TimeoutError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.MasterDownError,
+    redis.exceptions.OutOfMemoryError,
+    redis.exceptions.NoPermissionError,
+    redis.exceptions.AuthorizationError,
+    redis.exceptions.SlotNotCoveredError,
+)
+# Kafka: what the clients mark retriable, and what says the cluster or the credentials are
+# not there yet (a request that timed out, authorization).
+KAFKA_TRANSIENT: tuple[type[BaseException], ...] = (
+    aiokafka.errors.KafkaConnectionError,
+    aiokafka.errors.KafkaTimeoutError,
+    aiokafka.errors.NodeNotReadyError,
+    aiokafka.errors.TopicAuthorizationFailedError,
+    aiokafka.errors.GroupAuthorizationFailedError,
+    aiokafka.errors.ClusterAuthorizationFailedError,
+    kafka.errors.KafkaTimeoutError,
+    kafka.errors.BrokerNotAvailableError,
+)
+# The operating system's view of the same: refused, reset, timed out.
+SYSTEM_TRANSIENT: tuple[type[BaseException], ...] = (OSError, TimeoutError)
 
 
-def _ignore(kind: Trouble) -> None:
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` says the environment is unavailable (retry), not that the work is bad."""
+    if isinstance(error, REDIS_TRANSIENT + KAFKA_TRANSIENT + SYSTEM_TRANSIENT):
+        return True
+    retriable = (aiokafka.errors.KafkaError, kafka.errors.KafkaError)
+    return isinstance(error, retriable) and bool(getattr(error, "retriable", False))
+
+
+def service_of(error: BaseException, default: Service) -> Service:
+    """Which service a failure came from, for metrics (the call's own when the error is the
+    operating system's)."""
+    if isinstance(error, redis.exceptions.RedisError):
+        return "redis"
+    if isinstance(error, aiokafka.errors.KafkaError | kafka.errors.KafkaError):
+        return "kafka"
+    return default
+
+
+def _ignore(service: Service) -> None:
     pass
 
 
 async def with_backoff(
     what: str,
     call: Callable[[], Awaitable[Any]],
+    service: Service = "kafka",
+    count: Callable[[Service], None] = _ignore,
     max_delay: float = 10.0,
-    count: Callable[[Trouble], None] = _ignore,
 ) -> Any:
-    """Retry a call on Redis or Kafka trouble, forever, with jittered exponential backoff;
-    `count` is told which kind of trouble each failure was (for metrics)."""
-    delay = 0.1
-    while True:
-        try:
-            return await call()
-        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
-            count("redis")
-            log.warning("%s failed (%s); retrying in %.1fs", what, type(e).__name__, delay)
-        except RedisError as e:
-            count("redis")
-            log.warning("%s failed (%s); retrying in %.1fs", what, e, delay)
-        except Exception as e:
-            count("kafka")
-            log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(e).__name__, e, delay)
-        await asyncio.sleep(delay * (0.5 + random.random()))
-        delay = min(max_delay, delay * 2)
+    """`await call()`, retried forever while it fails transiently, with exponential backoff and
+    full jitter (0.1 s up to `max_delay`); `count` is told the service of each failure. Any
+    other exception is raised at once."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        assert error is not None
+        count(service_of(error, service))
+        delay = state.next_action.sleep if state.next_action is not None else 0.0
+        log.warning("%s failed (%s: %s); retrying in %.1fs", what, type(error).__name__,
+                    error, delay)  # fmt: skip
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(is_transient),
+        wait=wait_random_exponential(multiplier=0.1, max=max_delay),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    async def attempt() -> Any:  # a coroutine function: tenacity awaits only those
+        return await call()
+
+    return await retrying(attempt)

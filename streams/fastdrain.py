@@ -19,7 +19,7 @@ source it was copied from: an upgrade of faust-streaming that changes it fails t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, cast
 
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -83,12 +83,33 @@ class BatchedFetchThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore
         return consumer
 
 
+# Where each assigned partition is to be read from, when the app knows better than Kafka's
+# committed offsets: partition -> next offset to read.
+StartOffsets = Callable[[set[Any]], Awaitable[dict[Any, int]]]
+
+
 class FastDrainConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
-    """Faust's aiokafka consumer; only the per-message delivery loop and the fetch batching
-    differ."""
+    """Faust's aiokafka consumer; only the per-message delivery loop, the fetch batching and
+    where partitions start after a rebalance differ."""
+
+    start_offsets: StartOffsets | None = None
 
     def _new_consumer_thread(self) -> Any:
         return BatchedFetchThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def seek_to_committed(self) -> Any:
+        """Kafka's committed offsets, overruled by `start_offsets` where it has one.
+
+        Faust seeks to the committed offsets after every rebalance (its recovery's last step,
+        after the app's `on_partitions_assigned` handlers have run, so a seek there is undone);
+        it acknowledges fetched messages in a `finally` even when they were not processed, so
+        those offsets can be past what the app applied."""
+        committed = dict(await super().seek_to_committed())
+        if self.start_offsets is not None:
+            for tp, offset in (await self.start_offsets(set(self.assignment()))).items():
+                await self.seek(tp, offset)
+                committed[tp] = offset
+        return committed
 
     async def _drain_messages(self, fetcher: Any) -> None:  # pragma: no cover - see above
         # Copied from faust-streaming 0.15.3 (faust/transport/consumer.py); the one change is

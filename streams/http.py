@@ -49,8 +49,9 @@ async def report_of(state: RedisState, model: Model, kind: str, key: str) -> dic
     return account_report(key, found, now, model)
 
 
-def health_app(checks: Checks) -> web.Application:
-    """/metrics, /healthz (the process answers) and /readyz (every check passes)."""
+def health_app(checks: Checks, liveness: Checks | None = None) -> web.Application:
+    """/metrics, /healthz (the process answers), /readyz (every check passes) and /livez (every
+    liveness check passes: failing, Kubernetes restarts the process)."""
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -58,15 +59,20 @@ def health_app(checks: Checks) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         return _json({"status": "ok"})
 
-    async def readyz(_: web.Request) -> web.Response:
-        results = await checks()
-        ready = all(results.values())
-        return _json({"ready": ready, **results}, 200 if ready else 503)
+    def verdict(name: str, run: Checks) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def handler(_: web.Request) -> web.Response:
+            results = await run()
+            ok = all(results.values())
+            return _json({name: ok, **results}, 200 if ok else 503)
+
+        return handler
 
     app = web.Application()
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/readyz", verdict("ready", checks))
+    if liveness is not None:
+        app.router.add_get("/livez", verdict("live", liveness))
     return app
 
 
@@ -78,7 +84,9 @@ async def redis_answers(redis: Any) -> bool:
         return False
 
 
-def web_app(state: RedisState, model: Model, checks: Checks) -> web.Application:
+def web_app(
+    state: RedisState, model: Model, checks: Checks, liveness: Checks | None = None
+) -> web.Application:
     """The worker's endpoints: health_app's, and the explained state of leads and accounts."""
 
     def explain(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -94,7 +102,7 @@ def web_app(state: RedisState, model: Model, checks: Checks) -> web.Application:
 
         return handler
 
-    app = health_app(checks)
+    app = health_app(checks, liveness)
     app.router.add_get("/leads/{id}", explain(LEAD))
     app.router.add_get("/accounts/{id}", explain(ACCOUNT))
     return app

@@ -33,7 +33,17 @@ KAFKA_ERRORS = Counter("leadtemp_kafka_errors_total", "Kafka produce calls that 
 DOWNGRADES_BY_TIME = Counter("leadtemp_downgrades_by_time_total", "Decay and window downgrades")
 LAG = Gauge(
     "leadtemp_consumer_lag",
-    "Per partition this worker holds: input events not yet fetched, re-keyed ones not applied",
+    "Per partition this worker holds: input events not yet forwarded, re-keyed ones not applied",
+    ["topic", "partition"],
+)
+STALLED = Gauge(
+    "leadtemp_partition_stalled_seconds",
+    "Per partition this worker holds: how long it has held messages without progress",
+    ["topic", "partition"],
+)
+STUCK = Gauge(
+    "leadtemp_partition_stuck",
+    "1 when a partition has held messages without progress for longer than stuck_after_s",
     ["topic", "partition"],
 )
 LEADS = Gauge("leadtemp_leads", "Leads at each temperature (all workers)", ["temperature"])

@@ -18,21 +18,24 @@ from scoring.events import Event, Rejection, parse_event
 from scoring.records import (
     ALERTS_HOT_ACCOUNT,
     ALERTS_HOT_LEAD,
+    EVENTS_DEADLETTER,
     LEADS_TEMPERATURE,
     Record,
     dead_letter,
 )
 from scoring.times import rfc3339_from_ms
 from streams import metrics
-from streams.backoff import Trouble
-from streams.backoff import with_backoff as retry_forever
+from streams.backoff import Service
+from streams.backoff import with_backoff as retry_transient
 from streams.bundles import bundle, partition_of, unbundle
+from streams.health import Progress
+from streams.isolation import error_detail, isolating
 from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import BatchStore, Recompute, RedisState, next_change_at
 
 log = logging.getLogger("leadtemp.worker")
 
-# A dead-letter reason beyond the input contract's: the event was valid but scoring it raised.
+# A dead-letter reason beyond the input contract's: the event was valid but processing it raised.
 PROCESSING_ERROR = "processing_error"
 
 # (topic, key, value, timestamp seconds or None, partition or None) -> awaitable delivery
@@ -43,14 +46,17 @@ MAX_BUNDLE_BYTES = 3 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Incoming:
-    """One consumed message and where it came from."""
+    """One consumed message (or one event of a bundle) and where it came from."""
 
-    value: bytes
+    value: bytes | None  # None: a message with a null value (a tombstone)
     key: bytes | None
     topic: str
     partition: int
     offset: int
     timestamp: float | None  # Kafka record timestamp, seconds
+    # False for the events of a bundle but its last: a bundle's offset counts as applied
+    # with its last event (so a batch split to isolate a failure never skips the rest).
+    ends_message: bool = True
 
 
 def now_ms() -> int:
@@ -60,13 +66,14 @@ def now_ms() -> int:
 MAX_UNCONFIRMED_BATCHES = 16
 
 
-def count_trouble(kind: Trouble) -> None:
-    (metrics.REDIS_ERRORS if kind == "redis" else metrics.KAFKA_ERRORS).inc()
+def count_trouble(service: Service) -> None:
+    (metrics.REDIS_ERRORS if service == "redis" else metrics.KAFKA_ERRORS).inc()
 
 
-async def with_backoff(what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+async def with_backoff(what: str, call: Callable[[], Awaitable[Any]],
+                       service: Service = "redis") -> Any:  # fmt: skip
     """`streams.backoff.with_backoff`, counted in the worker's metrics."""
-    return await retry_forever(what, call, count=count_trouble)
+    return await retry_transient(what, call, service, count=count_trouble)
 
 
 class Pipeline:
@@ -79,6 +86,7 @@ class Pipeline:
         self.send = send
         self.repartition_topic = settings.topic(REPARTITION_TOPIC)
         self.latest_event_ms: int | None = None  # the watermark when settings.clock == "event"
+        self.progress = Progress()  # of the re-keyed partitions, as batches are stored
         self._unconfirmed: set[asyncio.Task[None]] = set()  # batches awaiting broker acks
 
     # ------------------------------------------------------------------ ingest
@@ -86,76 +94,112 @@ class Pipeline:
     async def ingest(self, batch: Sequence[Incoming]) -> None:
         """Validate input messages; route each by lead (or visitor) id, or dead-letter it.
 
-        Returns once the broker has every forwarded message, so acking the batch after
-        this never loses one."""
+        Returns once the broker has every forwarded message and dead letter, so committing
+        the batch after this never loses one. A message whose forwarding fails for a reason
+        other than an outage is dead-lettered as `processing_error`; the rest go on."""
         now = now_ms()
-        letters: list[Record] = []
+        parsed = [(msg, parse_event(msg.value, now)) for msg in batch]
+        await isolating(parsed, self._forward, self._forwarding_failed)
 
-        async def forward_all() -> None:
-            letters.clear()  # (a retry starts over)
-            bundles: dict[int, list[list[tuple[float | None, bytes]]]] = {}
-            sizes: dict[int, int] = {}
-            for msg in batch:
-                parsed = parse_event(msg.value, now)
-                if isinstance(parsed, Rejection):
-                    letters.append(self._dead_letter(msg, parsed.reason, parsed.detail))
-                    continue
-                metrics.EVENTS.labels(parsed.channel, parsed.type).inc()
-                routing_key = parsed.lead_id or parsed.visitor_id
-                assert routing_key is not None
-                p = partition_of(routing_key.encode(), self.settings.partitions)
-                if p not in bundles or sizes[p] + len(msg.value) > MAX_BUNDLE_BYTES:
-                    bundles.setdefault(p, []).append([])
-                    sizes[p] = 0
-                bundles[p][-1].append((msg.timestamp, msg.value))
-                sizes[p] += len(msg.value) + 12
+    async def _forward(self, parsed: Sequence[tuple[Incoming, Event | Rejection]]) -> None:
+        """Every event of `parsed` to its partition of the re-keyed topic, bundled; every
+        rejection to the dead letters; counted once all of it is acknowledged."""
+        bundles: dict[int, list[list[tuple[float | None, bytes]]]] = {}
+        sizes: dict[int, int] = {}
+        letters: list[Record] = []
+        for msg, event in parsed:
+            if isinstance(event, Rejection):
+                letters.append(self._dead_letter(msg, event.reason, event.detail))
+                continue
+            assert msg.value is not None  # parse_event accepted it
+            routing_key = event.lead_id or event.visitor_id
+            assert routing_key is not None
+            p = partition_of(routing_key.encode(), self.settings.partitions)
+            if p not in bundles or sizes[p] + len(msg.value) > MAX_BUNDLE_BYTES:
+                bundles.setdefault(p, []).append([])
+                sizes[p] = 0
+            bundles[p][-1].append((msg.timestamp, msg.value))
+            sizes[p] += len(msg.value) + 12
+
+        async def send_all() -> None:
             deliveries = [
                 await self.send(self.repartition_topic, None, bundle(items), None, p)
                 for p, in_order in bundles.items()
                 for items in in_order
             ]
+            deliveries += await self._enqueue(letters)
             await asyncio.gather(*deliveries)
 
-        await with_backoff("forwarding events", forward_all)
-        if letters:
-            await self.publish(letters)
+        await with_backoff("forwarding events", send_all, "kafka")
+        for _, event in parsed:  # once, now that the broker has them all
+            if isinstance(event, Rejection):
+                metrics.DEAD_LETTERS.labels(event.reason).inc()
+            else:
+                metrics.EVENTS.labels(event.channel, event.type).inc()
+
+    async def _forwarding_failed(
+        self, item: tuple[Incoming, Event | Rejection], error: Exception
+    ) -> None:
+        await self.publish([self._dead_letter(item[0], PROCESSING_ERROR, error_detail(error))])
+        metrics.DEAD_LETTERS.labels(PROCESSING_ERROR).inc()
 
     def _dead_letter(self, msg: Incoming, reason: str, detail: str) -> Record:
-        metrics.DEAD_LETTERS.labels(reason).inc()
         key = msg.key.decode(errors="replace") if msg.key is not None else None
         received = rfc3339_from_ms(now_ms())
         return dead_letter(
-            reason, detail, msg.value, received,
+            reason, detail, msg.value or b"", received,
             topic=msg.topic, partition=msg.partition, offset=msg.offset, key=key,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ scoring
 
     async def score(self, batch: Sequence[Incoming]) -> None:
-        """Apply re-keyed events; store state, offsets and records atomically; publish."""
+        """Apply re-keyed events; store state, offsets and records atomically; publish.
+
+        A failure that is not an outage is narrowed down to the events that cause it, which
+        are dead-lettered as `processing_error` (with the offsets, atomically); the others
+        are applied."""
         started = time.perf_counter()
         events: list[Incoming] = []
         for msg in batch:
-            items = unbundle(msg.value)
+            items = unbundle(msg.value) if msg.value is not None else None
             if items is None:  # a single event (written by something other than ingest)
                 events.append(msg)
             else:
-                events += [Incoming(value, None, msg.topic, msg.partition, msg.offset, ts)
-                           for ts, value in items]  # fmt: skip
-        parsed: list[tuple[Incoming, Event]] = []
-        for msg in events:
+                last = len(items) - 1
+                events += [Incoming(value, None, msg.topic, msg.partition, msg.offset, ts,
+                                    ends_message=i == last)
+                           for i, (ts, value) in enumerate(items)]  # fmt: skip
+        await isolating(events, self._score_events, self._scoring_failed)
+        metrics.BATCH_SIZE.observe(len(events))
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        metrics.LAST_BATCH.set_to_current_time()
+
+    async def _scoring_failed(self, msg: Incoming, error: Exception) -> None:
+        await self._score_events([msg], {0: (PROCESSING_ERROR, error_detail(error))})
+
+    async def _score_events(
+        self, events: Sequence[Incoming], poisoned: dict[int, tuple[str, str]] | None = None
+    ) -> None:
+        """Apply `events` in one transaction; those in `poisoned` (index -> reason, detail) and
+        those the engine fails on are dead-lettered instead, in the same transaction."""
+        poisoned = dict(poisoned or {})
+        parsed: list[tuple[Incoming, Event | None]] = []
+        for i, msg in enumerate(events):
             event = parse_event(msg.value, now_ms() + 10 * 60_000)  # ingest checked the clock
             if isinstance(event, Rejection):  # cannot happen unless the topic is written by others
-                await self.publish([self._dead_letter(msg, event.reason, event.detail)])
+                poisoned[i] = (event.reason, event.detail)
+                parsed.append((msg, None))
             else:
                 parsed.append((msg, event))
         offsets: dict[str, int] = {}
-        for msg in batch:
-            tp = f"{msg.topic}:{msg.partition}"
-            offsets[tp] = max(offsets.get(tp, -1), msg.offset)
-        first_keys = {key for _, e in parsed for key in self.engine.keys_of(e)}
+        for msg in events:
+            if msg.ends_message:
+                tp = f"{msg.topic}:{msg.partition}"
+                offsets[tp] = max(offsets.get(tp, -1), msg.offset)
+        first_keys = {key for i, (_, e) in enumerate(parsed) if e is not None and i not in poisoned
+                      for key in self.engine.keys_of(e)}  # fmt: skip
 
-        poisoned: dict[int, str] = {}  # events the engine failed on: dead-lettered, not applied
         duplicates = 0
         suppressed: list[tuple[str, str]] = []  # (alert topic, priority)
 
@@ -167,14 +211,14 @@ class Pipeline:
             for i, (msg, event) in enumerate(parsed):
                 if msg.offset <= applied.get(f"{msg.topic}:{msg.partition}", -1):
                     continue  # applied before a crash or a rebalance
-                if i in poisoned:
-                    records.append(self._dead_letter(msg, PROCESSING_ERROR, poisoned[i]))
+                if i in poisoned or event is None:
+                    records.append(self._dead_letter(msg, *poisoned[i]))
                     continue
                 try:
                     outcome = self.engine.apply(event, store)
                 except Exception as e:
                     log.exception("scoring event %s failed; dead-lettering it", event.event_id)
-                    poisoned[i] = f"{type(e).__name__}: {e}"[:500]
+                    poisoned[i] = (PROCESSING_ERROR, error_detail(e))
                     raise Recompute from e  # state may be half-changed: start over without it
                 records += outcome.records
                 suppressed.extend(outcome.suppressed)
@@ -191,18 +235,21 @@ class Pipeline:
                 on_recompute=lambda: metrics.REDIS_RETRIES.labels("state_not_read").inc(),
             ),
         )
-        latest = max((e.at for _, e in parsed), default=None)
+        latest = max((e.at for _, e in parsed if e is not None), default=None)
         if latest is not None and (self.latest_event_ms is None or latest > self.latest_event_ms):
             self.latest_event_ms = latest
-        metrics.BATCH_SIZE.observe(len(events))
+        for tp, offset in offsets.items():
+            topic, _, partition = tp.rpartition(":")
+            self.progress.processed((topic, int(partition)), offset + 1)
         metrics.DUPLICATES.labels("event_id").inc(duplicates)
+        for r in committed.records:
+            if r.topic == EVENTS_DEADLETTER:
+                metrics.DEAD_LETTERS.labels(r.value["reason"]).inc()
         for kind, priority in suppressed:
             metrics.ALERTS_SUPPRESSED.labels(kind, priority).inc()
         await self.publish_committed(
             committed.records, committed.outbox, [m.timestamp for m in events if m.timestamp]
         )
-        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-        metrics.LAST_BATCH.set_to_current_time()
 
     # ------------------------------------------------------------------ decay timer
 
@@ -306,7 +353,7 @@ class Pipeline:
         async def send_all() -> None:
             await asyncio.gather(*await self._enqueue(records))
 
-        await with_backoff("publishing records", send_all)
+        await with_backoff("publishing records", send_all, "kafka")
 
     async def republish_outboxes(self, older_than_ms: int | None = None) -> int:
         """Publish what a worker committed but may not have sent (it died in between);

@@ -28,6 +28,7 @@ ENVIRONMENT = {
     "LEADTEMP_METRICS_PORT": "metrics_port",
     "LEADTEMP_TIMER_INTERVAL_MS": "timer_interval_ms",
     "LEADTEMP_CLOCK": "clock",
+    "LEADTEMP_STUCK_AFTER_S": "stuck_after_s",
 }
 
 
@@ -94,6 +95,9 @@ class Settings(Connections):
     # latest occurred_at seen passes them, as `leadtemp replay` does — for feeding history
     # through the live pipeline and getting exactly the replay's records.
     clock: Literal["wall", "event"] = "wall"
+    # A partition holding messages without progress for longer than this is stuck: /readyz
+    # and /livez fail, leadtemp_partition_stuck is 1 (a healthy batch takes well under 1 s).
+    stuck_after_s: float = Field(default=60.0, gt=0, le=86_400)
 
     @property
     def input_topics(self) -> list[str]:

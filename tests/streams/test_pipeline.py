@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -89,6 +90,86 @@ def test_an_event_the_engine_fails_on_is_dead_lettered_and_the_rest_applied(
     letters = [v for _, v in outputs(services.kafka_bootstrap, topic_prefix)["events.deadletter"]]
     assert [(v["reason"], v["offset"]) for v in letters] == [(PROCESSING_ERROR, 11)]
     assert letters[0]["detail"] == "ZeroDivisionError: division by zero"
+
+
+class StateThatFailsOn(RedisState):
+    """A store with a bug outside the engine: batches that touch one lead fail to commit."""
+
+    bad_lead = "lead-bad"
+
+    async def run_batch(self, compute: Any, first_keys: Any, *args: Any, **kwargs: Any) -> Any:
+        if ("lead", self.bad_lead) in set(first_keys):
+            raise ValueError("cannot encode this state")
+        return await super().run_batch(compute, first_keys, *args, **kwargs)
+
+
+def opened(lead: str, event_id: str) -> bytes:
+    return orjson.dumps({"event_id": event_id, "type": "email.opened",
+                         "occurred_at": "2026-10-05T09:00:00Z", "lead": {"id": lead}})  # fmt: skip
+
+
+def test_a_failure_outside_the_engine_dead_letters_only_the_events_that_cause_it(
+    services: Services, topic_prefix: str
+) -> None:
+    # One bundle of four events; the store fails on every batch holding lead-bad's event.
+    items = [(None, opened(lead, f"e{i}")) for i, lead in
+             enumerate(["lead-1", "lead-bad", "lead-2", "lead-3"])]  # fmt: skip
+    one = Incoming(bundle(items), None, "by-lead", 0, 9, None)
+
+    async def run() -> tuple[Any, dict[str, int]]:
+        async with connected(services, topic_prefix) as pipeline_of:
+            pipeline = pipeline_of(Engine())
+            pipeline.state = StateThatFailsOn(pipeline.state.redis, topic_prefix)
+            await pipeline.score([one])
+            await pipeline.drain()
+            state = pipeline.state
+            leads = {lead: await state.get("lead", lead) for lead in ("lead-1", "lead-2", "lead-3")}
+            return leads, await state.applied_offsets(["by-lead:0"])
+
+    leads, applied = asyncio.run(run())
+    assert all(leads.values()) and applied == {"by-lead:0": 9}
+    letters = [v for _, v in outputs(services.kafka_bootstrap, topic_prefix)["events.deadletter"]]
+    assert [(v["reason"], v["detail"], v["offset"]) for v in letters] == [
+        (PROCESSING_ERROR, "ValueError: cannot encode this state", 9)
+    ]
+    assert orjson.loads(base64.b64decode(letters[0]["original"]))["event_id"] == "e1"
+
+
+def test_a_message_whose_forwarding_fails_is_dead_lettered_and_the_rest_forwarded(
+    services: Services, topic_prefix: str
+) -> None:
+    from aiokafka.errors import MessageSizeTooLargeError
+
+    from streams.bundles import unbundle
+
+    batch = [Incoming(opened(f"lead-{i}", f"f{i}"), b"k", "events.email", 0, i, None)
+             for i in range(6)]  # fmt: skip
+    forwarded: list[bytes] = []
+
+    async def run() -> None:
+        async with connected(services, topic_prefix) as pipeline_of:
+            pipeline = pipeline_of(Engine())
+            send = pipeline.send
+
+            async def refusing(topic: str, key: Any, value: bytes, *rest: Any) -> Any:
+                if topic == pipeline.repartition_topic:
+                    events = [v for _, v in unbundle(value) or []]
+                    if any(b'"f4"' in v for v in events):
+                        raise MessageSizeTooLargeError()  # a broker's answer: not an outage
+                    forwarded.extend(events)
+                return await send(topic, key, value, *rest)
+
+            pipeline.send = refusing
+            await pipeline.ingest(batch)
+
+    asyncio.run(run())
+    # (some more than once: bundles sent before the failing one are sent again with their
+    # half; the score hop drops such repeats by event id)
+    assert set(forwarded) == {m.value for m in batch if b'"f4"' not in m.value}
+    letters = [v for _, v in outputs(services.kafka_bootstrap, topic_prefix)["events.deadletter"]]
+    assert [(v["reason"], v["offset"], v["detail"][:24]) for v in letters] == [
+        (PROCESSING_ERROR, 4, "MessageSizeTooLargeError")
+    ]
 
 
 def test_a_batch_already_applied_changes_nothing(services: Services, topic_prefix: str) -> None:

@@ -4,8 +4,6 @@ HTTP) against a real broker and Redis."""
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from streams.settings import INPUT_TOPICS
 from streams.simulate import simulated_events
 from streams.tail import line_of
 from tests.conftest import Services
-from tests.streams.live import Worker, read_topics, run, wait_for
+from tests.streams.live import Worker, http_json, read_topics, run, wait_for
 
 START = "2026-11-20T10:00:00Z"
 START_MS = 1_795_168_800_000
@@ -132,16 +130,6 @@ def test_tail_shows_a_temperature_change_and_an_alert_readably() -> None:
 
 
 # ----------------------------------------------------------------------------- lead, account
-
-
-def http_json(port: int, path: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-    except (urllib.error.URLError, ConnectionError):
-        return 0, None  # not listening yet
 
 
 @pytest.fixture

@@ -16,14 +16,18 @@ import pytest
 from scoring.engine import Engine
 from scoring.replay import Replay
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
-from streams.bundles import unbundle
 from streams.settings import INPUT_TOPICS
 from tests.conftest import Services
 from tests.streams.live import (
     OwnKafka,
     Worker,
+    applied_total,
     channel_topic,
+    check_stream_survives,
     end_offsets,
+    first_worker_alive,
+    generated,
+    no_timer_worker,
     outputs,
     produce,
     repartition_topic,
@@ -172,87 +176,12 @@ def test_lag_is_reported_for_input_and_rekeyed_partitions_and_reaches_zero(
     )  # fmt: skip
 
 
-def generated(n: int, leads: int) -> list[bytes]:
-    """n events of `leads` leads on free mail (no accounts: leads are independent, so any
-    interleaving of partitions gives each lead the same records), all in the past."""
-    from bench.generate import events
-
-    start = int(time.time() * 1000) - 120 * 86_400_000
-    return list(events(n, leads, accounts=0, days=60, seed=11, start_ms=start))
-
-
-def applied_offsets(w: Worker) -> dict[int, int]:
-    """The last applied offset of each repartition partition, from Redis."""
-    import redis
-
-    client = redis.Redis.from_url(w.services.redis_url)
-    try:
-        keys = list(client.scan_iter(w.prefix.replace(".", ":") + "applied:*"))
-        values = client.mget(keys) if keys else []
-        return {
-            int(k.decode().rsplit(":", 1)[1]): int(v) for k, v in zip(keys, values, strict=True)
-        }
-    except redis.ConnectionError:
-        return {}  # Redis is restarting
-    finally:
-        client.close()
-
-
-def routed_messages(w: Worker) -> list[Any]:
-    """The repartition topic's messages (bundles of re-keyed events), partition by partition."""
-    from tests.streams.live import read_topics
-
-    records = run(read_topics(w.services.kafka_bootstrap, [repartition_topic(w.prefix)],
-                              idle_ms=300))  # fmt: skip
-    records.sort(key=lambda r: (r.partition, r.offset))
-    return records
-
-
-def events_of(message: Any) -> list[bytes]:
-    items = unbundle(message.value)
-    return [message.value] if items is None else [v for _, v in items]
-
-
-def applied_total(w: Worker) -> int:
-    """Events the worker has applied: those in the messages up to each applied offset."""
-    applied = applied_offsets(w)
-    if not applied:
-        return 0
-    return sum(len(events_of(m)) for m in routed_messages(w)
-               if m.offset <= applied.get(m.partition, -1))  # fmt: skip
-
-
-def routed_in_partition_order(w: Worker) -> list[bytes]:
-    """The re-keyed stream as the score agent saw it, partition by partition."""
-    return [event for m in routed_messages(w) for event in events_of(m)]
-
-
-def lead_states(w: Worker) -> dict[str, Any]:
-    import redis
-
-    from scoring.state import LeadState
-
-    client = redis.Redis.from_url(w.services.redis_url)
-    prefix = w.prefix.replace(".", ":") + "lead:"
-    try:
-        return {k.decode()[len(prefix):]: LeadState.from_bytes(client.get(k))
-                for k in client.scan_iter(prefix + "*")}  # fmt: skip
-    finally:
-        client.close()
-
-
-def no_timer_worker(services: Services, prefix: str, tmp_path: Path) -> Worker:
-    # No timer: downgrades by time then happen only before a lead's own later event, the same
-    # whatever the interleaving of partitions, so state can be compared exactly.
-    return Worker(services, prefix, tmp_path, LEADTEMP_TIMER_INTERVAL_MS="3600000")
-
-
 def test_kill_9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
     services: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
     worker = no_timer_worker(services, topic_prefix, tmp_path)
 
-    def disrupt(first: Any) -> None:
+    def disrupt(first: Any, _: Any) -> None:
         worker.kill(first)  # SIGKILL: no clean shutdown, no final commit
         worker.start()
 
@@ -267,7 +196,7 @@ def test_two_workers_share_the_partitions_and_one_stopping_changes_nothing(
 ) -> None:
     worker = no_timer_worker(services, topic_prefix, tmp_path)
 
-    def disrupt(first: Any) -> None:
+    def disrupt(first: Any, _: Any) -> None:
         worker.kill(first)  # the second takes over its partitions
 
     worker.start()  # the second worker, started before the stream
@@ -288,7 +217,7 @@ def test_a_redis_restart_mid_stream_makes_the_worker_wait_then_recover(
                              tmp_path)  # fmt: skip
     restarted: list[Any] = []
 
-    def disrupt(first: Any) -> None:
+    def disrupt(first: Any, _: Any) -> None:
         own.stop()  # SIGTERM: Redis writes its append-only file and exits
         restarted.append(start_redis(tmp_path / "redis", port, persistent=True))
 
@@ -310,7 +239,7 @@ def test_a_kafka_restart_mid_stream_makes_the_worker_wait_then_recover(
                              tmp_path)  # fmt: skip
     outage: list[float] = []
 
-    def disrupt(first: Any) -> None:
+    def disrupt(first: Any, _: Any) -> None:
         outage.append(time.monotonic())
         kafka.restart()
         outage.append(time.monotonic())
@@ -326,64 +255,6 @@ def test_a_kafka_restart_mid_stream_makes_the_worker_wait_then_recover(
     finally:
         worker.stop_all()
         kafka.stop()
-
-
-def first_worker_alive(worker: Worker) -> bool:
-    return worker.procs[0].poll() is None
-
-
-def check_stream_survives(worker: Worker, disrupt: Any) -> None:
-    """10,000 events; `disrupt` mid-stream; then every lead's state in Redis equals what the
-    engine gives for the same stream, and every expected record id is on the output topics."""
-    lines = generated(10_000, leads=300)
-    bootstrap = worker.services.kafka_bootstrap
-    first = worker.start()
-    half = len(lines) // 2
-
-    def send(part: list[bytes]) -> None:
-        run(produce(bootstrap, [(channel_topic(worker.prefix, line), None, line) for line in part]))
-
-    # The second half is sent after the disruption, so it always strikes mid-stream.
-    send(lines[:half])
-    wait_for(lambda: applied_total(worker) >= 2_000, 120, "the worker to apply 2,000 events")
-    disrupt(first)
-    assert applied_total(worker) < len(lines)
-    send(lines[half:])
-    # Every line routed: counting is not enough, as events routed twice around the disruption
-    # can make up the number while a last one is still on its way.
-    every_line = set(lines)
-    routed = wait_for(lambda: (r := routed_in_partition_order(worker)) and every_line <= set(r) and r,
-                      180, "every event to be routed")  # fmt: skip
-    wait_for(lambda: applied_total(worker) >= len(routed), 180, "every routed event to be applied")
-
-    # What the engine gives for the same re-keyed stream, in one go (the ingest agent may have
-    # routed some events twice around the kill: the engine drops such repeats by event id).
-    from scoring.events import parse_event
-    from scoring.replay import MemoryStore
-
-    engine, store = Engine(), MemoryStore()
-    expected_records = []
-    for line in routed:
-        event = parse_event(line, int(time.time() * 1000))
-        expected_records += engine.apply(event, store).records  # type: ignore[arg-type]
-    states = lead_states(worker)
-    assert states.keys() == store.leads.keys()
-    for lead_id, want in store.leads.items():
-        got = states[lead_id]
-        assert (got.temp, got.seen, got.last_alert) == (want.temp, want.seen, want.last_alert), (
-            lead_id
-        )
-        assert got.eng == pytest.approx(want.eng) and got.intent == pytest.approx(want.intent)
-
-    want_ids = {r.value.get("change_id") or r.value.get("alert_id") for r in expected_records
-                if r.topic in ("leads.temperature", "alerts.hot-lead")}  # fmt: skip
-    got = wait_for(
-        lambda: (o := outputs(bootstrap, worker.prefix))
-        and want_ids <= {v.get("change_id") for _, v in o["leads.temperature"]}
-        | {v.get("alert_id") for _, v in o["alerts.hot-lead"]} and o,
-        120, "every expected record id on the output topics",
-    )  # fmt: skip
-    assert got["events.deadletter"] == []
 
 
 def test_a_worker_restarted_with_raised_thresholds_downgrades_at_once_the_leads_they_drop(
