@@ -7,6 +7,9 @@ COPY pyproject.toml setup.py README.md ./
 COPY scoring scoring
 COPY streams streams
 COPY alerts alerts
+COPY toolkit toolkit
+COPY devstack devstack
+COPY cli cli
 RUN pip install --no-cache-dir "mypy>=1.11" "setuptools>=77" types-pyyaml . \
  && LEADTEMP_COMPILE=1 pip wheel --no-cache-dir --no-build-isolation --no-deps -w /wheels .
 

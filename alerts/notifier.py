@@ -30,11 +30,11 @@ from alerts.destinations.base import Delivered, Failed, Outcome, Retry, Sender
 from alerts.ledger import Hold, Ledger
 from alerts.routing import Delivery, Person, Routing, deliveries_for
 from scoring.records import ALERTS_DEADLETTER
-from streams.backoff import Service
-from streams.backoff import with_backoff as retry_transient
 from streams.http import health_app, redis_answers, serve
-from streams.isolation import error_detail
-from streams.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
+from streams.plumbing.backoff import Service
+from streams.plumbing.backoff import with_backoff as retry_transient
+from streams.plumbing.isolation import error_detail
+from streams.plumbing.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
 from streams.settings import CONNECTION_ENVIRONMENT, Connections
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.pipeline import raw_consumer_rate
-from streams.devservices import free_port, start_kafka
-from streams.topics import ensure_topics
+from devstack.services import free_port, start_kafka
+from streams.plumbing.topics import ensure_topics
 
 console = Console()
 PARTITIONS = 8

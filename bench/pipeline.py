@@ -38,13 +38,13 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.generate import events
+from devstack.services import free_port, start_kafka, start_redis
 from scoring import engine_build
 from scoring.times import rfc3339_from_ms
 from streams.bundles import unbundle
-from streams.devservices import free_port, start_kafka, start_redis
-from streams.produce import publish
+from streams.plumbing.topics import all_topics, ensure_topics
 from streams.settings import REPARTITION_TOPIC, settings_from
-from streams.topics import all_topics, ensure_topics
+from toolkit.produce import publish
 
 console = Console()
 
@@ -224,7 +224,7 @@ def main() -> None:
                    "LEADTEMP_GROUP_ID": f"{prefix}worker",
                    "LEADTEMP_METRICS_PORT": str(port)}  # fmt: skip
             workers.append(subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"], env=env,
+                [sys.executable, "-m", "cli", "worker", "--loglevel", "warning"], env=env,
                 stdout=open(work / f"worker-{i}.log", "wb"),  # noqa: SIM115
                 stderr=subprocess.STDOUT, start_new_session=True,
             ))  # fmt: skip

@@ -22,7 +22,7 @@ from scoring import engine_build
 from scoring.engine import Engine
 from scoring.replay import Replay
 from scoring.times import ms_from_rfc3339
-from streams.offline import replay_file
+from toolkit.replay_file import replay_file
 
 OUT = Path(__file__).resolve().parent / "out"
 

@@ -26,7 +26,7 @@ from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import Service
 
-from streams.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
+from streams.plumbing.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
 
 Waiting = asyncio.Future[Any] | None  # what a coroutine yields to the event loop
 

@@ -21,8 +21,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from streams.health import Progress
-from streams.kafka_backoff import with_metadata_backoff
 from streams.pipeline import Incoming, Pipeline, with_backoff
+from streams.plumbing.kafka_backoff import with_metadata_backoff
 from streams.settings import Settings
 
 log = logging.getLogger("leadtemp.worker")

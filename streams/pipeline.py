@@ -25,11 +25,11 @@ from scoring.records import (
 )
 from scoring.times import rfc3339_from_ms
 from streams import metrics
-from streams.backoff import Service
-from streams.backoff import with_backoff as retry_transient
 from streams.bundles import bundle, partition_of, unbundle
 from streams.health import Progress
-from streams.isolation import error_detail, isolating
+from streams.plumbing.backoff import Service
+from streams.plumbing.backoff import with_backoff as retry_transient
+from streams.plumbing.isolation import error_detail, isolating
 from streams.settings import REPARTITION_TOPIC, Settings
 from streams.store import BatchStore, Recompute, RedisState, next_change_at
 
@@ -72,7 +72,7 @@ def count_trouble(service: Service) -> None:
 
 async def with_backoff(what: str, call: Callable[[], Awaitable[Any]],
                        service: Service = "redis") -> Any:  # fmt: skip
-    """`streams.backoff.with_backoff`, counted in the worker's metrics."""
+    """`streams.plumbing.backoff.with_backoff`, counted in the worker's metrics."""
     return await retry_transient(what, call, service, count=count_trouble)
 
 

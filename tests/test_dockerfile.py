@@ -1,10 +1,12 @@
 """The image cannot be built here (no Docker engine); check what its build relies on."""
 
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
 def test_the_image_compiles_the_engine_with_mypyc() -> None:
@@ -22,4 +24,7 @@ def test_the_build_stage_installs_the_dependencies_mypy_checks_the_engine_agains
 def test_the_build_stage_copies_every_file_the_build_reads() -> None:
     copied = {name for line in re.findall(r"^COPY (?!--from)(.+)$", DOCKERFILE, re.M)
               for name in line.split()[:-1]}  # fmt: skip
+    packages = {name.rstrip("*") for name in PYPROJECT["tool"]["setuptools"]["packages"]["find"]
+                ["include"]}  # fmt: skip
     assert {"pyproject.toml", "setup.py", "README.md", "scoring", "streams", "alerts"} <= copied
+    assert packages <= copied, packages - copied

@@ -115,7 +115,7 @@ def test_compose_provisions_the_dashboard_on_the_stacks_prometheus() -> None:
 @pytest.fixture(scope="module")
 def promtool() -> str:
     """promtool: on the PATH, or extracted from Debian's prometheus package into the cache."""
-    from streams.devservices import leadtemp_home
+    from devstack.services import leadtemp_home
 
     if found := shutil.which("promtool"):
         return found

@@ -15,7 +15,7 @@ import yaml
 from tests.alerts.conftest import SECRETS, alert, environ
 from tests.alerts.providers import WEBHOOK_PATH, Providers, Scripted, twilio_error
 from tests.conftest import Services
-from tests.streams.live import OwnKafka, Worker, produce, read_topics, run, wait_for
+from tests.live import OwnKafka, Worker, produce, read_topics, run, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -25,7 +25,7 @@ from streams.pipeline import PROCESSING_ERROR, Incoming, Pipeline
 from streams.settings import settings_from
 from streams.store import RedisState
 from tests.conftest import Services
-from tests.streams.live import outputs
+from tests.live import outputs
 
 pytestmark = pytest.mark.services
 

@@ -18,7 +18,7 @@ from scoring.replay import Replay
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
 from streams.settings import INPUT_TOPICS
 from tests.conftest import Services
-from tests.streams.live import (
+from tests.live import (
     OwnKafka,
     Worker,
     applied_total,
@@ -209,7 +209,7 @@ def test_two_workers_share_the_partitions_and_one_stopping_changes_nothing(
 def test_a_redis_restart_mid_stream_makes_the_worker_wait_then_recover(
     services: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    from streams.devservices import free_port, start_redis
+    from devstack.services import free_port, start_redis
 
     port = free_port()
     own = start_redis(tmp_path / "redis", port, persistent=True)

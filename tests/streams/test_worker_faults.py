@@ -15,7 +15,7 @@ import pytest
 
 from streams.settings import INPUT_TOPICS
 from tests.conftest import Services
-from tests.streams.live import (
+from tests.live import (
     Worker,
     channel_topic,
     check_stream_survives,
@@ -184,7 +184,7 @@ def test_a_partition_with_nothing_applied_is_read_from_its_start_whatever_kafka_
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     from streams.bundles import bundle, partition_of
-    from streams.topics import all_topics, ensure_topics
+    from streams.plumbing.topics import all_topics, ensure_topics
 
     worker = Worker(services, topic_prefix, tmp_path, LEADTEMP_CLOCK="event")
     ensure_topics(services.kafka_bootstrap, all_topics(worker_settings(worker)), 4)

@@ -51,7 +51,7 @@ def dev() -> None:
 @dev.command("up")
 def dev_up() -> None:
     """Start Kafka (KRaft, one node) and Redis; print their addresses."""
-    from streams.devservices import DevStack, ServiceError
+    from devstack.services import DevStack, ServiceError
 
     stack = DevStack.from_env()
     try:
@@ -69,7 +69,7 @@ def dev_up() -> None:
 )
 def dev_down(wipe: bool) -> None:
     """Stop the broker and Redis started by `leadtemp dev up`."""
-    from streams.devservices import DevStack, ServiceError
+    from devstack.services import DevStack, ServiceError
 
     stack = DevStack.from_env()
     stopped = stack.down()
@@ -85,7 +85,7 @@ def dev_down(wipe: bool) -> None:
 @dev.command("status")
 def dev_status() -> None:
     """Show whether the dev broker and Redis run and answer."""
-    from streams.devservices import DevStack
+    from devstack.services import DevStack
 
     status = DevStack.from_env().status()
     table = Table("service", "pid", "address", "answers", "log")
@@ -186,9 +186,9 @@ def bind_or_exit(port: int, variable: str) -> socket.socket | None:
 def worker(loglevel: str, **flags: Any) -> None:
     """Score events from Kafka live, with state in Redis."""
     from streams.app import build_app, service_worker
-    from streams.logs import quiet_repeats
+    from streams.plumbing.logs import quiet_repeats
+    from streams.plumbing.topics import all_topics, ensure_topics, partition_count
     from streams.settings import ENVIRONMENT, REPARTITION_TOPIC, Settings
-    from streams.topics import all_topics, ensure_topics, partition_count
 
     settings = settings_or_exit(flags, Settings, ENVIRONMENT)
     rules_obj = load_rules_or_exit(settings.rules_path)
@@ -228,8 +228,8 @@ def notify(loglevel: str, **flags: Any) -> None:
     import signal
 
     from alerts.notifier import NOTIFIER_ENVIRONMENT, NotifierSettings, run
-    from streams.logs import flush_repeats_forever, quiet_repeats
-    from streams.topics import all_topics, ensure_topics
+    from streams.plumbing.logs import flush_repeats_forever, quiet_repeats
+    from streams.plumbing.topics import all_topics, ensure_topics
 
     settings = settings_or_exit(flags, NotifierSettings, NOTIFIER_ENVIRONMENT)
     routing = load_routing_or_exit(settings.routes_path)
@@ -289,8 +289,8 @@ def routes_check(path: str) -> None:
 def demo(rate: float, leads: int, accounts: int, seed: int) -> None:
     """Everything at once: Kafka, Redis, worker, notifier (console) and simulated traffic;
     shows temperature changes and alerts as they happen. Ctrl-C stops it all."""
-    from streams.demo import Demo
-    from streams.devservices import ServiceError, leadtemp_home
+    from devstack.demo import Demo
+    from devstack.services import ServiceError, leadtemp_home
 
     root = Path(os.environ.get("LEADTEMP_DEV_DIR", leadtemp_home() / "dev")) / "demo"
     try:
@@ -323,7 +323,7 @@ def topics() -> None:
 @click.option("--partitions", type=int, help="Partitions of each new topic [LEADTEMP_PARTITIONS].")
 def topics_create(**flags: Any) -> None:
     """Create every topic (inputs, repartition, outputs, dead letters); idempotent."""
-    from streams.topics import all_topics, ensure_topics
+    from streams.plumbing.topics import all_topics, ensure_topics
 
     settings = settings_or_exit(flags)
     names = all_topics(settings)
@@ -341,7 +341,7 @@ def produce(path: str, rate: float | None, **flags: Any) -> None:
     lead id."""
     import asyncio
 
-    from streams.produce import publish
+    from toolkit.produce import publish
 
     settings = settings_or_exit(flags)
     src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
@@ -370,8 +370,8 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
     import asyncio
     import itertools
 
-    from streams.produce import publish
-    from streams.simulate import simulated_events
+    from toolkit.produce import publish
+    from toolkit.simulate import simulated_events
 
     if rate <= 0 or leads <= 0 or accounts <= 0:
         fail("--rate, --leads and --accounts must be positive")
@@ -410,7 +410,7 @@ def tail(topic_names: tuple[str, ...], from_beginning: bool, **flags: Any) -> No
     """Follow the output topics in readable, coloured form (Ctrl-C stops)."""
     import asyncio
 
-    from streams.tail import TAILED, follow, line_of
+    from toolkit.tail import TAILED, follow, line_of
 
     settings = settings_or_exit(flags)
     out = Console(highlight=False)
@@ -433,8 +433,8 @@ def export(since: str | None, before: str | None, output: str, **flags: Any) -> 
     from aiokafka.errors import KafkaConnectionError
     from kafka.errors import KafkaError
 
-    from streams.export import export_events
     from streams.settings import INPUT_TOPICS
+    from toolkit.export import export_events
 
     settings = settings_or_exit(flags)
     since_ms = parse_time_option(since, "--since")
@@ -485,7 +485,7 @@ def explain_or_exit(kind: str, key: str, flags: dict[str, Any], as_json: bool) -
     if as_json:
         click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
         return
-    from streams.explain_view import account_table, lead_table
+    from toolkit.views.explain import account_table, lead_table
 
     Console().print(lead_table(report) if kind == "lead" else account_table(report))
 
@@ -581,8 +581,8 @@ def rules_diff(
     import shutil
     import tempfile
 
-    from streams.offline import rules_diff_of_file
-    from streams.rules_diff_view import rules_diff_tables
+    from toolkit.replay_file import rules_diff_of_file
+    from toolkit.views.rules_diff import rules_diff_tables
 
     after = load_rules_or_exit(candidate)
     before = load_rules_or_exit(against_path)
@@ -650,7 +650,7 @@ def replay(
     """Score an events file (JSONL, '-' for stdin) offline, with no Kafka or Redis."""
     from scoring.engine import Engine
     from scoring.replay import Replay
-    from streams.offline import replay_file
+    from toolkit.replay_file import replay_file
 
     until_ms = parse_time_option(until, "--until")
     now_ms = parse_time_option(now, "--now")

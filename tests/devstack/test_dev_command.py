@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from streams.devservices import free_port, kafka_answers, pid_alive, redis_answers
+from devstack.services import free_port, kafka_answers, pid_alive, redis_answers
 
 pytestmark = pytest.mark.services
 
 
 def leadtemp(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 

@@ -11,7 +11,7 @@ import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from streams.devservices import (
+from devstack.services import (
     free_port,
     kafka_answers,
     pid_alive,

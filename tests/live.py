@@ -16,12 +16,12 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from devstack.services import ManagedProcess, die_with_parent, free_port, start_kafka
 from scoring.engine import Engine
 from streams.bundles import unbundle
-from streams.devservices import ManagedProcess, die_with_parent, free_port, start_kafka
-from streams.produce import route_of
 from streams.settings import REPARTITION_TOPIC
 from tests.conftest import Services
+from toolkit.produce import route_of
 
 OUTPUTS = ("leads.temperature", "alerts.hot-lead", "accounts.temperature", "alerts.hot-account",
            "events.deadletter")  # fmt: skip
@@ -74,7 +74,7 @@ class Worker:
         self.metrics_ports.append(port)
         env = {**self.env, self.metrics_variable: str(port)}
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", self.command, "--loglevel", "info"],
+            [sys.executable, "-m", "cli", self.command, "--loglevel", "info"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=die_with_parent, cwd=self.log_dir,
         )  # fmt: skip
@@ -247,7 +247,7 @@ def applied_offsets(w: Worker) -> dict[int, int]:
 
 def routed_messages(w: Worker) -> list[Any]:
     """The repartition topic's messages (bundles of re-keyed events), partition by partition."""
-    from tests.streams.live import read_topics
+    from tests.live import read_topics
 
     records = run(read_topics(w.services.kafka_bootstrap, [repartition_topic(w.prefix)],
                               idle_ms=300))  # fmt: skip

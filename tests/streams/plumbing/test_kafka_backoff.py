@@ -14,7 +14,7 @@ import pytest
 from aiokafka.client import AIOKafkaClient
 
 from streams.fastdrain import FastDrainTransport
-from streams.kafka_backoff import MetadataBackoffClient, with_metadata_backoff
+from streams.plumbing.kafka_backoff import MetadataBackoffClient, with_metadata_backoff
 
 
 async def updates_tried_in(seconds: float) -> int:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from streams.cli import main
+from cli.main import main
 
 NOW = ["--now", "2026-11-01T00:00:00Z"]
 

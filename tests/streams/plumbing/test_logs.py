@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 
-from streams.logs import KAFKA_CLIENT_LOGGERS, MAX_KINDS, RepeatsFilter, quiet_repeats
+from streams.plumbing.logs import KAFKA_CLIENT_LOGGERS, MAX_KINDS, RepeatsFilter, quiet_repeats
 
 _loggers = itertools.count()
 

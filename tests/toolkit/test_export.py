@@ -10,13 +10,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from click.testing import CliRunner
 
+from cli.main import main
 from scoring.times import rfc3339_from_ms
-from streams.cli import main
+from streams.plumbing.topics import ensure_topics
 from streams.settings import INPUT_TOPICS
-from streams.topics import ensure_topics
 from tests.conftest import Services
+from tests.live import run
 from tests.scoring.helpers import at, ev, replay
-from tests.streams.live import run
 
 pytestmark = pytest.mark.services
 

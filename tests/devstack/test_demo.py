@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.devservices import die_with_parent, free_port
-from tests.streams.live import read_topics, run, wait_for
+from devstack.services import die_with_parent, free_port
+from tests.live import read_topics, run, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -43,7 +43,7 @@ def test_the_demo_shows_a_hot_lead_alert_within_90_s_and_stops_cleanly(tmp_path:
     out = tmp_path / "demo.out"
     started = time.monotonic()
     with open(out, "wb") as f:
-        demo = subprocess.Popen([sys.executable, "-m", "streams.cli", "demo", "--rate", "30"],
+        demo = subprocess.Popen([sys.executable, "-m", "cli", "demo", "--rate", "30"],
                                 env=env, stdout=f, stderr=subprocess.STDOUT,
                                 preexec_fn=die_with_parent)  # fmt: skip
     try:

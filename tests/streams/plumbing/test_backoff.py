@@ -9,7 +9,7 @@ import aiokafka.errors
 import pytest
 import redis.exceptions
 
-from streams.backoff import Service, is_transient, with_backoff
+from streams.plumbing.backoff import Service, is_transient, with_backoff
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams import devservices
+from devstack import services as devservices
 
 
 def test_a_kafka_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import orjson
 
 from scoring.engine import Engine
 from scoring.replay import Replay
-from streams.offline import replay_file
+from toolkit.replay_file import replay_file
 
 NOW = 1_800_000_000_000
 

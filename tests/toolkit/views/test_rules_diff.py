@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 
 from scoring.rules_diff import RulesDiff
-from streams.rules_diff_view import duration_text, rules_diff_tables
+from toolkit.views.rules_diff import duration_text, rules_diff_tables
 
 
 @pytest.mark.parametrize(

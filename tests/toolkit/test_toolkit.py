@@ -12,14 +12,14 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from cli.main import main
 from scoring.engine import Engine
 from scoring.replay import Replay
-from streams.cli import main
 from streams.settings import INPUT_TOPICS
-from streams.simulate import simulated_events
-from streams.tail import line_of
 from tests.conftest import Services
-from tests.streams.live import Worker, http_json, read_topics, run, wait_for
+from tests.live import Worker, http_json, read_topics, run, wait_for
+from toolkit.simulate import simulated_events
+from toolkit.tail import line_of
 
 START = "2026-11-20T10:00:00Z"
 START_MS = 1_795_168_800_000
@@ -176,7 +176,7 @@ def test_an_unknown_lead_is_a_clear_not_found(
 def test_readyz_turns_false_when_redis_stops(
     services: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    from streams.devservices import free_port, start_redis
+    from devstack.services import free_port, start_redis
 
     own = start_redis(tmp_path / "redis", free_port())
     w = Worker(Services(services.kafka_bootstrap, own.address, "own"), topic_prefix, tmp_path)
@@ -204,8 +204,8 @@ def test_tail_follows_the_outputs_until_ctrl_c(
     import subprocess
     import sys
 
-    from streams.devservices import die_with_parent
-    from tests.streams.live import produce
+    from devstack.services import die_with_parent
+    from tests.live import produce
 
     record = {"lead_id": "lisa", "from": "warm", "to": "hot", "occurred_at": START,
               "scores": {"total": 53.2, "intent": 25}, "reasons": ["intent>=25"]}  # fmt: skip
@@ -215,7 +215,7 @@ def test_tail_follows_the_outputs_until_ctrl_c(
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": services.kafka_bootstrap,
            "LEADTEMP_TOPIC_PREFIX": topic_prefix}  # fmt: skip
     with open(out, "wb") as f:
-        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "tail", "--from-beginning",
+        proc = subprocess.Popen([sys.executable, "-m", "cli", "tail", "--from-beginning",
                                  "--topic", "leads.temperature"], env=env, stdout=f,
                                 stderr=subprocess.STDOUT, preexec_fn=die_with_parent)  # fmt: skip
     try:

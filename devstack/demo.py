@@ -21,7 +21,7 @@ from typing import Any
 
 from rich.console import Console
 
-from streams.devservices import (
+from devstack.services import (
     ManagedProcess,
     die_with_parent,
     free_port,
@@ -30,9 +30,9 @@ from streams.devservices import (
     start_redis,
     stop_pid,
 )
+from streams.plumbing.topics import all_topics, ensure_topics
 from streams.settings import Connections
-from streams.tail import follow, line_of
-from streams.topics import all_topics, ensure_topics
+from toolkit.tail import follow, line_of
 
 CHANGES = ("leads.temperature", "accounts.temperature")
 
@@ -70,7 +70,7 @@ class Demo:
     def spawn(self, name: str, args: list[str], env: dict[str, str], show_stdout: bool) -> None:
         log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115
         self.children[name] = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", *args],
+            [sys.executable, "-m", "cli", *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=None if show_stdout else log,

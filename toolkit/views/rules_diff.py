@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scoring.rules_diff import TEMPERATURES
-from streams.explain_view import COLOUR
+from toolkit.views.explain import COLOUR
 
 
 def _change(before: int, after: int) -> Text:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from streams.isolation import error_detail, isolating
+from streams.plumbing.isolation import error_detail, isolating
 
 
 def run_isolating(items: list[int], bad: set[int]) -> tuple[list[list[int]], list[tuple[int, str]]]:

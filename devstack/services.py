@@ -1,6 +1,7 @@
 """A real Kafka broker and a real Redis as local processes, for machines without Docker.
 
-Kafka's jars come from Maven Central through ``deploy/kafka/pom.xml`` and are
+Kafka's jars come from Maven Central through ``kafka-pom.xml`` (package data, so this works
+from an installed wheel as from a checkout) and are
 cached under ``$LEADTEMP_HOME`` (default ``~/.cache/leadtemp``), so the second
 start needs no network. Redis is Debian's ``redis-server``.
 """
@@ -18,8 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
+POM = Path(__file__).resolve().parent / "kafka-pom.xml"
 DEFAULT_KAFKA_VERSION = "3.9.2"
 
 # The JVM flags kafka-run-class.sh / kafka-server-start.sh use, with a small heap.

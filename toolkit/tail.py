@@ -17,7 +17,7 @@ from scoring.records import (
     EVENTS_DEADLETTER,
     LEADS_TEMPERATURE,
 )
-from streams.explain_view import COLOUR
+from toolkit.views.explain import COLOUR
 
 TAILED = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT,
           EVENTS_DEADLETTER, ALERTS_DEADLETTER)  # fmt: skip

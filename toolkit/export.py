@@ -11,7 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.topics import partition_counts
+from streams.plumbing.topics import partition_counts
 
 FETCH_TIMEOUT_MS = 1000
 

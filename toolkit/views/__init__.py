@@ -1,0 +1,1 @@
+"""What the tools print on a terminal (rich tables and lines); no logic of their own."""
