@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from scoring.records import ALERTS_HOT_ACCOUNT, ALERTS_HOT_LEAD
+from scoring import ALERTS_HOT_ACCOUNT, ALERTS_HOT_LEAD
 
 Kind = Literal["hot_lead", "hot_account"]
 TOPIC_OF_KIND: dict[Kind, str] = {"hot_lead": ALERTS_HOT_LEAD, "hot_account": ALERTS_HOT_ACCOUNT}

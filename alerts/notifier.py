@@ -1,10 +1,10 @@
-"""`leadtemp notify`: alerts from Kafka to people, each delivery's effect exactly once.
+"""The notifier's core: one alert to its destinations, each delivery's effect exactly once.
 
-Consumption is at-least-once: an alert's offset is committed only when every one of its
-deliveries reached an end (delivered, held for a digest, or dead-lettered), and the ledger
-(alerts/ledger.py) turns redelivered alerts into no-ops. Deliveries run as independent tasks, so
-a destination that is slow or failing holds back only its own messages (and, for at most
-`max_in_flight` alerts, the offset commit)."""
+Consumption is at-least-once (alerts/process.py, alerts/offsets.py): an alert's offset is
+committed only when every one of its deliveries reached an end (delivered, held for a digest,
+or dead-lettered), and the ledger (alerts/ledger.py) turns redelivered alerts into no-ops.
+Deliveries run as independent tasks, so a destination that is slow or failing holds back only
+its own messages (and, for at most `max_in_flight` alerts, the offset commit)."""
 
 from __future__ import annotations
 
@@ -12,72 +12,31 @@ import asyncio
 import contextlib
 import logging
 import random
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
-from pydantic import Field
-from redis.asyncio import Redis
 
 from alerts import metrics
-from alerts.alert import TOPIC_OF_KIND, Alert, InvalidAlert, Kind, alert_from
+from alerts.alert import Alert, InvalidAlert, Kind, alert_from
 from alerts.destinations import senders_for
 from alerts.destinations.base import Delivered, Failed, Outcome, Retry, Sender
 from alerts.ledger import Hold, Ledger
 from alerts.routing import Delivery, Person, Routing, deliveries_for
-from scoring.records import ALERTS_DEADLETTER
-from streams.http import health_app, redis_answers, serve
-from streams.plumbing.backoff import Service
-from streams.plumbing.backoff import with_backoff as retry_transient
+from alerts.settings import NotifierSettings
+from scoring import ALERTS_DEADLETTER
+from streams.plumbing.backoff import counted_backoff
+from streams.plumbing.clock import now_ms
 from streams.plumbing.isolation import error_detail
-from streams.plumbing.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
-from streams.settings import CONNECTION_ENVIRONMENT, Connections
 
 log = logging.getLogger(__name__)
 
 # A dead-letter reason beyond the delivery outcomes: handling the alert raised.
 PROCESSING_ERROR = "processing_error"
 
-NOTIFIER_ENVIRONMENT = {
-    **CONNECTION_ENVIRONMENT,
-    "LEADTEMP_ROUTES": "routes_path",
-    "LEADTEMP_NOTIFIER_GROUP_ID": "group_id",
-    "LEADTEMP_NOTIFIER_METRICS_PORT": "metrics_port",
-    "LEADTEMP_NOTIFIER_MAX_IN_FLIGHT": "max_in_flight",
-    "LEADTEMP_NOTIFIER_LEASE_MS": "lease_ms",
-    "LEADTEMP_NOTIFIER_FLUSH_INTERVAL_MS": "flush_interval_ms",
-}
-
-
-class NotifierSettings(Connections):
-    """What `leadtemp notify` needs; the routing file holds everything about destinations."""
-
-    routes_path: str | None = None
-    group_id: str = Field(default="leadtemp-notifier", min_length=1)
-    metrics_port: int = Field(default=9109, ge=0, le=65535)
-    max_in_flight: int = Field(default=1000, ge=1, le=100_000)
-    # How long a crashed notifier's claim on a delivery blocks others (each attempt extends it
-    # by the destination's timeout on top).
-    lease_ms: int = Field(default=30_000, ge=1_000, le=3_600_000)
-    flush_interval_ms: int = Field(default=1_000, ge=50, le=3_600_000)
-
-
-def count_trouble(service: Service) -> None:
-    (metrics.REDIS_ERRORS if service == "redis" else metrics.KAFKA_ERRORS).inc()
-
-
-async def with_backoff(
-    what: str, call: Callable[[], Awaitable[Any]], service: Service = "redis"
-) -> Any:
-    return await retry_transient(what, call, service, count=count_trouble)
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+# Redis and Kafka calls retried while they fail transiently, each failure counted.
+with_backoff = counted_backoff(metrics.REDIS_ERRORS, metrics.KAFKA_ERRORS)
 
 
 def dead_reason(outcome: Failed) -> str:
@@ -310,153 +269,3 @@ class Notifier:
                            "kafka")  # fmt: skip
 
 
-class Offsets:
-    """Offsets in flight per partition; what may be committed is everything below the lowest."""
-
-    def __init__(self) -> None:
-        self.pending: dict[TopicPartition, set[int]] = {}
-        self.next: dict[TopicPartition, int] = {}
-        self.committed: dict[TopicPartition, int] = {}
-
-    def start(self, tp: TopicPartition, offset: int) -> None:
-        self.pending.setdefault(tp, set()).add(offset)
-        self.next[tp] = max(self.next.get(tp, 0), offset + 1)
-
-    def finish(self, tp: TopicPartition, offset: int) -> None:
-        self.pending.get(tp, set()).discard(offset)
-
-    def in_flight(self) -> int:
-        return sum(len(p) for p in self.pending.values())
-
-    def to_commit(self) -> dict[TopicPartition, int]:
-        """Partitions whose committable offset moved since the last commit."""
-        out = {}
-        for tp, nxt in self.next.items():
-            pending = self.pending.get(tp)
-            offset = min(pending) if pending else nxt
-            if self.committed.get(tp) != offset:
-                out[tp] = offset
-        return out
-
-    def forget(self, tps: set[TopicPartition]) -> None:
-        for tp in tps:
-            self.pending.pop(tp, None)
-            self.next.pop(tp, None)
-            self.committed.pop(tp, None)
-
-
-class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, offsets: Offsets) -> None:
-        self.offsets = offsets
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Deliveries still running for these partitions finish harmlessly (the ledger); the
-        # new owner starts from the last commit and finds them done.
-        self.offsets.forget(set(revoked))
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        pass
-
-
-async def run(
-    settings: NotifierSettings, routing: Routing, stop: asyncio.Event,
-    http_socket: socket.socket | None = None,
-) -> None:  # fmt: skip
-    """The notify process: consume both alert topics until `stop` is set; /metrics, /healthz
-    and /readyz on `http_socket` when given."""
-    kinds: dict[str, Kind] = {settings.topic(t): k for k, t in TOPIC_OF_KIND.items()}
-    redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
-    # Both back off between failed metadata updates: see streams/kafka_backoff.py.
-    producer = MetadataBackoffProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
-    )
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=settings.group_id,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_poll_interval_ms=600_000,
-    )
-    with_metadata_backoff(consumer._client)
-    offsets = Offsets()
-    await with_backoff("starting the Kafka producer", producer.start, "kafka")
-
-    async def publish(topic: str, key: bytes, value: bytes) -> None:
-        await producer.send_and_wait(topic, value, key=key)
-
-    notifier = Notifier(settings, routing, Ledger(redis, settings.redis_prefix), publish)
-    consumer.subscribe(list(kinds), listener=_Rebalance(offsets))
-    await with_backoff("starting the Kafka consumer", consumer.start, "kafka")
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def handle(tp: TopicPartition, msg: Any) -> None:
-        origin = {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset}
-        raw = msg.value or b""
-        try:
-            try:  # outages are retried inside; anything else is this alert's own fault
-                await notifier.handle(kinds[msg.topic], raw, origin)
-            except Exception as e:
-                log.exception("alert at %s/%s:%s failed; dead-lettering it", *origin.values())
-                await notifier.handling_failed(raw, origin, e)
-            offsets.finish(tp, msg.offset)
-        except asyncio.CancelledError:
-            pass  # not finished: its offset is not committed, and it is read again
-
-    async def flusher() -> None:
-        while True:
-            await asyncio.sleep(settings.flush_interval_ms / 1000)
-            try:
-                await notifier.flush_due_holds()
-            except Exception:
-                log.exception("flushing digests failed")
-
-    async def readiness() -> dict[str, bool]:
-        return {"redis": await redis_answers(redis), "partitions_assigned": bool(
-            consumer.assignment())}  # fmt: skip
-
-    runner = await serve(health_app(readiness), http_socket) if http_socket else None
-    flush_task = asyncio.create_task(flusher())
-    log.info("notifier started: destinations %s", ", ".join(routing.destinations))
-    try:
-        while not stop.is_set():
-            assigned = consumer.assignment()
-            if offsets.in_flight() >= settings.max_in_flight:
-                consumer.pause(*assigned)
-            elif consumer.paused():
-                consumer.resume(*consumer.paused())
-            batch = await consumer.getmany(timeout_ms=200, max_records=200)
-            for tp, messages in batch.items():
-                for msg in messages:
-                    offsets.start(tp, msg.offset)
-                    task = asyncio.create_task(handle(tp, msg))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-            await _commit(consumer, offsets)
-    finally:
-        flush_task.cancel()
-        if tasks:  # let deliveries in flight finish briefly, then give their leases back
-            _, late = await asyncio.wait(tasks, timeout=5)
-            for t in late:
-                t.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await _commit(consumer, offsets)
-        await consumer.stop()
-        await producer.stop()
-        for sender in notifier.senders.values():
-            await sender.close()
-        await redis.aclose()
-        if runner is not None:
-            await runner.cleanup()
-
-
-async def _commit(consumer: AIOKafkaConsumer, offsets: Offsets) -> None:
-    todo = {tp: o for tp, o in offsets.to_commit().items() if tp in consumer.assignment()}
-    if not todo:
-        return
-    try:
-        await consumer.commit(todo)
-    except (CommitFailedError, KafkaError) as e:  # a rebalance: the new owner redoes (no-ops)
-        log.info("commit skipped: %s", e)
-        return
-    offsets.committed.update(todo)

@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from alerts.alert import Alert
-from scoring.rules import validation_message
+from scoring import validation_message
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 MATCH_FIELDS = ("kind", "priority", "segment", "region", "account_id")

@@ -27,7 +27,8 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.pipeline import raw_consumer_rate
-from devstack.services import free_port, start_kafka
+from devstack.kafka_broker import start_kafka
+from devstack.processes import free_port
 from streams.plumbing.topics import ensure_topics
 
 console = Console()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from scoring.times import MS_PER_DAY, rfc3339_from_ms
+from scoring import MS_PER_DAY, rfc3339_from_ms
 
 START_MS = 1_788_220_800_000  # 2026-09-01T00:00:00Z
 

@@ -38,12 +38,13 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.generate import events
-from devstack.services import free_port, start_kafka, start_redis
-from scoring import engine_build
-from scoring.times import rfc3339_from_ms
+from devstack.kafka_broker import start_kafka
+from devstack.processes import free_port
+from devstack.redis_server import start_redis
+from scoring import REPARTITION_TOPIC, engine_build, rfc3339_from_ms
 from streams.bundles import unbundle
 from streams.plumbing.topics import all_topics, ensure_topics
-from streams.settings import REPARTITION_TOPIC, settings_from
+from streams.settings import worker_settings
 from toolkit.produce import publish
 
 console = Console()
@@ -202,7 +203,7 @@ def main() -> None:
         started += [k, r]
         bootstrap, redis_url = k.address, r.address
     prefix = f"bench{uuid.uuid4().hex[:6]}."
-    settings = settings_from({"kafka_bootstrap_servers": bootstrap, "redis_url": redis_url,
+    settings = worker_settings({"kafka_bootstrap_servers": bootstrap, "redis_url": redis_url,
                               "topic_prefix": prefix, "redis_prefix": prefix})  # fmt: skip
     ensure_topics(bootstrap, all_topics(settings), settings.partitions)
     client = redis.Redis.from_url(redis_url)

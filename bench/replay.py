@@ -18,10 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.generate import events_file
-from scoring import engine_build
-from scoring.engine import Engine
-from scoring.replay import Replay
-from scoring.times import ms_from_rfc3339
+from scoring import Engine, Replay, engine_build, ms_from_rfc3339
 from toolkit.replay_file import replay_file
 
 OUT = Path(__file__).resolve().parent / "out"

@@ -21,20 +21,17 @@ from typing import Any
 
 from rich.console import Console
 
-from devstack.services import (
-    ManagedProcess,
-    die_with_parent,
-    free_port,
-    port_is_open,
-    start_kafka,
-    start_redis,
-    stop_pid,
-)
+from devstack.kafka_broker import start_kafka
+from devstack.processes import ManagedProcess, die_with_parent, free_port, port_is_open, stop_pid
+from devstack.redis_server import start_redis
+from devstack.settings import DevSettings
+from scoring import ACCOUNTS_TEMPERATURE, LEADS_TEMPERATURE
+from streams.plumbing.settings import Connections
 from streams.plumbing.topics import all_topics, ensure_topics
-from streams.settings import Connections
-from toolkit.tail import follow, line_of
+from toolkit.tail import follow
+from toolkit.views.records import line_of
 
-CHANGES = ("leads.temperature", "accounts.temperature")
+CHANGES = (LEADS_TEMPERATURE, ACCOUNTS_TEMPERATURE)
 
 
 @dataclass
@@ -45,25 +42,28 @@ class Demo:
     seed: int
     workdir: Path
     console: Console
+    dev: DevSettings
+    given: Connections  # Kafka and Redis to use, when both were given
     services: list[ManagedProcess] = field(default_factory=list)
     children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     stopping: bool = False
 
-    def port(self, variable: str, default: int) -> int:
+    def port(self, name: str) -> int:
         """The configured port, or a free one when the default is taken by something else."""
-        wanted = int(os.environ.get(variable, default))
-        return free_port() if port_is_open(wanted) and variable not in os.environ else wanted
+        wanted = int(getattr(self.dev, name))
+        chosen = name in self.dev.model_fields_set
+        return free_port() if port_is_open(wanted) and not chosen else wanted
 
     def start_services(self) -> tuple[str, str]:
-        """Kafka and Redis: the environment's, or our own for the demo's lifetime."""
-        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
-            return os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["REDIS_URL"]
+        """Kafka and Redis: those given, or our own for the demo's lifetime."""
+        if {"kafka_bootstrap_servers", "redis_url"} <= self.given.model_fields_set:
+            return self.given.kafka_bootstrap_servers, self.given.redis_url
         with self.console.status(
             "starting Redis and Kafka (the first start fetches Kafka's jars)…"
         ):
-            redis = start_redis(self.workdir / "redis", self.port("LEADTEMP_REDIS_PORT", 6379))
+            redis = start_redis(self.workdir / "redis", self.port("redis_port"))
             self.services.append(redis)
-            kafka = start_kafka(self.workdir / "kafka", self.port("LEADTEMP_KAFKA_PORT", 9092))
+            kafka = start_kafka(self.workdir / "kafka", self.port("kafka_port"), dev=self.dev)
             self.services.append(kafka)
         return kafka.address, redis.address
 
@@ -159,3 +159,11 @@ class Demo:
             "stopped: " + ", ".join([*self.children, *(s.name for s in self.services)])
         )
         return failed
+
+
+def run_demo(
+    rate: float, leads: int, accounts: int, seed: int, dev: DevSettings, given: Connections
+) -> int:
+    """`leadtemp demo`: the exit code (ServiceError when a service could not start)."""
+    workdir = dev.root / "demo"
+    return Demo(rate, leads, accounts, seed, workdir, Console(highlight=False), dev, given).run()

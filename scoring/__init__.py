@@ -1,4 +1,60 @@
-"""The scoring engine: pure (no I/O, no asyncio, no Kafka or Redis)."""
+"""The scoring engine: pure (no I/O, no asyncio, no Kafka or Redis). Every decision about a
+lead's or an account's temperature lives here, once; replay, the worker and its timer call
+the same code.
+
+What other packages may use is named here (`__all__`); they import it from `scoring`, never
+from its modules (tests/test_layout.py checks)."""
+
+from scoring.engine import Engine, Outcome
+from scoring.events import Event, Rejection, parse_event
+from scoring.explain import account_report, lead_report
+from scoring.model import Model
+from scoring.records import Record, dead_letter
+from scoring.replay import Replay
+from scoring.rules import (
+    Rules,
+    RulesError,
+    rules_as_yaml,
+    rules_fingerprint,
+    rules_from_yaml,
+    validation_message,
+)
+from scoring.rules_diff import (
+    TEMPERATURES,
+    RulesDiff,
+    RunOutcome,
+    note_first_hot,
+    outcome_of,
+    rules_diff,
+)
+from scoring.schemas import event_schema, output_schema
+from scoring.state import ACCOUNT, LEAD, VISITOR, AccountState, LeadState, VisitorState
+from scoring.store import MemoryStore, StateStore
+from scoring.times import MS_PER_DAY, ms_from_rfc3339, rfc3339_from_ms
+from scoring.topics import (
+    ACCOUNTS_TEMPERATURE,
+    ALERTS_DEADLETTER,
+    ALERTS_HOT_ACCOUNT,
+    ALERTS_HOT_LEAD,
+    ALL_TOPICS,
+    EVENTS_DEADLETTER,
+    INPUT_TOPICS,
+    LEADS_TEMPERATURE,
+    OUTPUT_TOPICS,
+    REPARTITION_TOPIC,
+)
+
+__all__ = [
+    "ACCOUNT", "ACCOUNTS_TEMPERATURE", "ALERTS_DEADLETTER", "ALERTS_HOT_ACCOUNT",
+    "ALERTS_HOT_LEAD", "ALL_TOPICS", "EVENTS_DEADLETTER", "INPUT_TOPICS", "LEAD",
+    "LEADS_TEMPERATURE", "MS_PER_DAY", "OUTPUT_TOPICS", "REPARTITION_TOPIC", "TEMPERATURES",
+    "VISITOR", "AccountState", "Engine", "Event", "LeadState", "MemoryStore", "Model", "Outcome",
+    "Record", "Rejection", "Replay", "Rules", "RulesDiff", "RulesError", "RunOutcome",
+    "StateStore", "VisitorState", "account_report", "dead_letter", "engine_build",
+    "event_schema", "lead_report", "ms_from_rfc3339", "note_first_hot", "outcome_of",
+    "output_schema", "parse_event", "rfc3339_from_ms", "rules_as_yaml", "rules_diff",
+    "rules_fingerprint", "rules_from_yaml", "validation_message",
+]  # fmt: skip
 
 
 def engine_build() -> str:

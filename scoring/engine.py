@@ -2,79 +2,56 @@
 
 The same Engine runs in `leadtemp replay` (in-memory store) and in the live worker
 (a store backed by Redis); they differ only in where state comes from and goes to.
+
+It is one module because its steps call each other over the same states in flight: an
+event's evaluation updates its account and may give its lead the stakeholder bonus first; a
+lead's downgrade by time re-evaluates its account; leaving an account re-evaluates the old
+one. What stands on its own is elsewhere: signals, profile, temperature, accounts, stitching,
+records.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
 
 from scoring import accounts as acc
 from scoring.alerting import (
     ACCOUNT_ALERT_PRIORITY,
     alert_due,
-    contact_of,
     lead_priority,
     remember_signal,
-    respond_by,
-    routing_of,
-    top_signals,
 )
 from scoring.decay import decay_factor
-from scoring.events import EVENT_ADAPTER, Event
+from scoring.events import Event
 from scoring.model import Model
 from scoring.profile import account_from, is_disqualified, merge_profile, profile_facts
-from scoring.records import (
-    ACCOUNTS_TEMPERATURE,
-    ALERTS_HOT_ACCOUNT,
-    ALERTS_HOT_LEAD,
-    LEADS_TEMPERATURE,
-    Record,
-    alert_id,
-    change_id,
-)
+from scoring.records import Record, account_alert, account_change, lead_alert, lead_change
 from scoring.rules import Rules
 from scoring.signals import Contributions, contributions_of
 from scoring.state import (
-    HELD_PER_VISITOR,
+    ACCOUNT,
+    LEAD,
+    VISITOR,
     AccountState,
     LeadState,
     Member,
     VisitorState,
     event_fingerprint,
 )
+from scoring.stitching import hold, link
+from scoring.store import StateStore
 from scoring.temperature import (
     DECAY,
     HOT,
-    SALES_ACTION,
-    Scores,
     lead_temperature,
     next_drop,
     scores_at,
     settle_below,
 )
-from scoring.times import MS_PER_DAY, ms_from_rfc3339, rfc3339_from_ms
-
-VISITOR_HOLD_MS = 30 * MS_PER_DAY
-LEAD = "lead"
-ACCOUNT = "account"
-VISITOR = "visitor"
-
-
-class StateStore(Protocol):
-    """Where the engine reads and writes state, and keeps the index of due crossings."""
-
-    def lead(self, lead_id: str) -> LeadState | None: ...
-    def put_lead(self, lead_id: str, state: LeadState) -> None: ...
-    def account(self, account_id: str) -> AccountState | None: ...
-    def put_account(self, account_id: str, state: AccountState) -> None: ...
-    def visitor(self, visitor_id: str) -> VisitorState | None: ...
-    def put_visitor(self, visitor_id: str, state: VisitorState) -> None: ...
-    def schedule(self, kind: str, key: str, at: int | None) -> None:
-        """Index (or un-index, for None) when `kind`/`key` must be looked at again."""
-
-    def pop_due(self, until: int) -> tuple[int, str, str] | None:
-        """The earliest (at, kind, key) with at ≤ until, removed from the index; None if none."""
+from scoring.topics import (
+    ALERTS_HOT_ACCOUNT,
+    ALERTS_HOT_LEAD,
+)
 
 
 @dataclass(slots=True)  # __init__ written out for the compiled build (see temperature.Scores)
@@ -135,7 +112,12 @@ class Engine:
             visitor = store.visitor(event.visitor_id)
             if lead_id is None:
                 if visitor is None or visitor.lead is None:
-                    self._hold(event, visitor or VisitorState(), store, out)
+                    visitor = visitor or VisitorState()
+                    if hold(event, visitor):
+                        out.held = True
+                        store.put_visitor(event.visitor_id, visitor)
+                    else:
+                        out.duplicate = True
                     return out
                 lead_id = visitor.lead
         assert lead_id is not None  # parse_event guarantees a lead id or a visitor id
@@ -153,7 +135,9 @@ class Engine:
         stitched: list[Event] = []
         linking = event.visitor_id is not None and event.lead_id is not None
         if linking and (visitor is None or visitor.lead is None):
-            stitched = self._link(event, visitor or VisitorState(), lead_id, store)
+            assert event.visitor_id is not None
+            linked, stitched = link(event, visitor or VisitorState(), lead_id)
+            store.put_visitor(event.visitor_id, linked)
         for held in stitched:
             held_fp = event_fingerprint(held.event_id)
             if held_fp not in state.seen:
@@ -164,34 +148,6 @@ class Engine:
         scored_at = event.at if c.scored else None
         out.records += self._evaluate(lead_id, state, event, scored_at, store, out)
         return out
-
-    def _hold(self, event: Event, visitor: VisitorState, store: StateStore, out: Outcome) -> None:
-        assert event.visitor_id is not None
-        fingerprint = event_fingerprint(event.event_id)
-        if fingerprint in visitor.seen:
-            out.duplicate = True
-            return
-        out.held = True
-        visitor.clock = max(visitor.clock, event.at)
-        visitor.held.append(event.model_dump(mode="json", exclude_none=True))
-        visitor.held = [h for h in visitor.held if _held_at(h) + VISITOR_HOLD_MS > visitor.clock][
-            -HELD_PER_VISITOR:
-        ]
-        visitor.seen.append(fingerprint)
-        store.put_visitor(event.visitor_id, visitor)
-
-    def _link(
-        self, event: Event, visitor: VisitorState, lead_id: str, store: StateStore
-    ) -> list[Event]:
-        """Link a visitor to a lead; its unexpired held page views are credited to the lead."""
-        assert event.visitor_id is not None
-        held = [
-            EVENT_ADAPTER.validate_python(h)
-            for h in visitor.held
-            if _held_at(h) + VISITOR_HOLD_MS > event.at
-        ]
-        store.put_visitor(event.visitor_id, VisitorState(lead=lead_id, clock=visitor.clock))
-        return sorted(held, key=lambda e: e.at)
 
     def _absorb(self, state: LeadState, event: Event, c: Contributions, fingerprint: str) -> None:
         """Add one event's contributions to the lead (order-independent by construction)."""
@@ -306,12 +262,12 @@ class Engine:
         temp, reasons, scores = lead_temperature(state, state.clock, model)
         if temp != previous:
             records.append(
-                self._lead_change(lead_id, state, previous, temp, reasons, scores, event)
+                lead_change(lead_id, state, previous, temp, reasons, scores, event, None, model)
             )
             if temp == HOT:
                 if alert_due(state.last_alert, event.at, model):
                     state.last_alert = event.at
-                    records.append(self._lead_alert(lead_id, state, reasons, scores, event))
+                    records.append(lead_alert(lead_id, state, reasons, scores, event, self.model))
                 else:
                     out.suppressed.append((ALERTS_HOT_LEAD, lead_priority(reasons, scores.bant)))
         state.temp = temp
@@ -397,7 +353,7 @@ class Engine:
             temp, reasons = settle_below(previous, scores, model)
             reasons = [*reasons, DECAY]
             records.append(
-                self._lead_change(lead_id, state, previous, temp, reasons, scores, None, at)
+                lead_change(lead_id, state, previous, temp, reasons, scores, None, at, self.model)
             )
             state.temp = temp
             state.next_drop = next_drop(state, model)
@@ -462,12 +418,13 @@ class Engine:
             if event is None:
                 reasons = [*reasons, DECAY]
             records.append(
-                self._account_record(account_id, previous, temp, reasons, view, event, crossing)
+                account_change(account_id, previous, temp, reasons, view, event, crossing,
+                               self.model)
             )
             if temp == HOT and event is not None and lead is not None:
                 if alert_due(account.last_alert, event.at, model):
                     account.last_alert = event.at
-                    records.append(self._account_alert(account_id, reasons, view, event, lead))
+                    records.append(account_alert(account_id, reasons, view, event, lead, model))
                 elif out is not None:
                     out.suppressed.append((ALERTS_HOT_ACCOUNT, ACCOUNT_ALERT_PRIORITY))
         account.temp = temp
@@ -477,115 +434,5 @@ class Engine:
         store.put_account(account_id, account)
         return records
 
-    # ------------------------------------------------------------------ records
-
-    def _lead_change(
-        self,
-        lead_id: str,
-        state: LeadState,
-        previous: str | None,
-        temp: str,
-        reasons: list[str],
-        scores: Scores,
-        event: Event | None,
-        crossing: int | None = None,
-    ) -> Record:
-        cause, occurred_at, caused_by = _cause(event, crossing)
-        return Record(LEADS_TEMPERATURE, lead_id, {
-            "change_id": change_id(LEAD, lead_id, cause, temp),
-            "lead_id": lead_id,
-            "account_id": state.account,
-            "from": previous,
-            "to": temp,
-            "occurred_at": occurred_at,
-            "caused_by_event_id": caused_by,
-            "scores": scores.as_record(),
-            "reasons": reasons,
-            "sales_action": SALES_ACTION[temp],
-            "rules_version": self.version,
-        })  # fmt: skip
-
-    def _lead_alert(
-        self, lead_id: str, state: LeadState, reasons: list[str], scores: Scores, event: Event
-    ) -> Record:
-        priority = lead_priority(reasons, scores.bant)
-        return Record(ALERTS_HOT_LEAD, lead_id, {
-            "alert_id": alert_id(LEAD, lead_id, event.event_id),
-            "lead_id": lead_id,
-            "account_id": state.account,
-            "priority": priority,
-            "occurred_at": event.occurred_at,
-            "respond_by": rfc3339_from_ms(respond_by(event.at, priority, self.model)),
-            "caused_by_event_id": event.event_id,
-            "scores": scores.as_record(),
-            "reasons": reasons,
-            "top_signals": top_signals(state, state.clock, self.model),
-            "contact": contact_of(state),
-            "routing": routing_of(state, self.model),
-            "rules_version": self.version,
-        })  # fmt: skip
-
-    def _account_record(
-        self,
-        account_id: str,
-        previous: str | None,
-        temp: str,
-        reasons: list[str],
-        view: acc.AccountView,
-        event: Event | None,
-        crossing: int | None,
-    ) -> Record:
-        cause, occurred_at, caused_by = _cause(event, crossing)
-        value: dict[str, Any] = {
-            "change_id": change_id(ACCOUNT, account_id, cause, temp),
-            "account_id": account_id,
-            "from": previous,
-            "to": temp,
-            "occurred_at": occurred_at,
-            "caused_by_event_id": caused_by,
-            **view.as_record(),
-            "reasons": reasons,
-            "sales_action": SALES_ACTION[temp],
-            "rules_version": self.version,
-        }
-        return Record(ACCOUNTS_TEMPERATURE, account_id, value)
-
-    def _account_alert(
-        self,
-        account_id: str,
-        reasons: list[str],
-        view: acc.AccountView,
-        event: Event,
-        lead: LeadState,
-    ) -> Record:
-        return Record(ALERTS_HOT_ACCOUNT, account_id, {
-            "alert_id": alert_id(ACCOUNT, account_id, event.event_id),
-            "account_id": account_id,
-            "priority": ACCOUNT_ALERT_PRIORITY,
-            "occurred_at": event.occurred_at,
-            "respond_by": rfc3339_from_ms(respond_by(event.at, ACCOUNT_ALERT_PRIORITY, self.model)),
-            "caused_by_event_id": event.event_id,
-            **view.as_record(),
-            "reasons": reasons,
-            "top_signals": top_signals(lead, lead.clock, self.model),
-            "routing": routing_of(lead, self.model),
-            "rules_version": self.version,
-        })  # fmt: skip
-
-
-def _cause(event: Event | None, crossing: int | None) -> tuple[str, str, str | None]:
-    """(what the change id hashes, occurred_at, caused_by_event_id) of a change: the event's,
-    or for a change by time the crossing instant (to the millisecond) and no event."""
-    if event is not None:
-        return event.event_id, event.occurred_at, event.event_id
-    assert crossing is not None
-    occurred_at = rfc3339_from_ms(crossing, millis=True)
-    return occurred_at, occurred_at, None
-
-
 def _latest(current: int | None, at: int) -> int:
     return at if current is None or at > current else current
-
-
-def _held_at(held: dict[str, Any]) -> int:
-    return ms_from_rfc3339(held["occurred_at"])

@@ -2,67 +2,16 @@
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scoring.engine import Engine
 from scoring.events import Rejection, parse_event
-from scoring.records import (
-    ALERTS_HOT_ACCOUNT,
-    ALERTS_HOT_LEAD,
-    LEADS_TEMPERATURE,
-    Record,
-    dead_letter,
-)
-from scoring.state import AccountState, LeadState, VisitorState
+from scoring.records import Record, dead_letter
+from scoring.store import MemoryStore
 from scoring.times import rfc3339_from_ms
-
-
-class MemoryStore:
-    """A StateStore in dictionaries, with a heap as the index of due crossings."""
-
-    def __init__(self) -> None:
-        self.leads: dict[str, LeadState] = {}
-        self.accounts: dict[str, AccountState] = {}
-        self.visitors: dict[str, VisitorState] = {}
-        self._heap: list[tuple[int, str, str]] = []
-        self._scheduled: dict[tuple[str, str], int] = {}
-
-    def lead(self, lead_id: str) -> LeadState | None:
-        return self.leads.get(lead_id)
-
-    def put_lead(self, lead_id: str, state: LeadState) -> None:
-        self.leads[lead_id] = state
-
-    def account(self, account_id: str) -> AccountState | None:
-        return self.accounts.get(account_id)
-
-    def put_account(self, account_id: str, state: AccountState) -> None:
-        self.accounts[account_id] = state
-
-    def visitor(self, visitor_id: str) -> VisitorState | None:
-        return self.visitors.get(visitor_id)
-
-    def put_visitor(self, visitor_id: str, state: VisitorState) -> None:
-        self.visitors[visitor_id] = state
-
-    def schedule(self, kind: str, key: str, at: int | None) -> None:
-        if at is None:
-            self._scheduled.pop((kind, key), None)
-        elif self._scheduled.get((kind, key)) != at:
-            self._scheduled[(kind, key)] = at
-            heapq.heappush(self._heap, (at, kind, key))
-
-    def pop_due(self, until: int) -> tuple[int, str, str] | None:
-        heap = self._heap
-        while heap and heap[0][0] <= until:
-            at, kind, key = heapq.heappop(heap)
-            if self._scheduled.get((kind, key)) == at:  # else superseded by a later schedule
-                del self._scheduled[(kind, key)]
-                return at, kind, key
-        return None
+from scoring.topics import ALERTS_HOT_ACCOUNT, ALERTS_HOT_LEAD, LEADS_TEMPERATURE
 
 
 @dataclass

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from scoring.records import LEADS_TEMPERATURE, Record
+from scoring.records import Record
 from scoring.replay import Replay
 from scoring.temperature import scores_at
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
+from scoring.topics import LEADS_TEMPERATURE
 
 TEMPERATURES = ("hot", "warm", "cold", "disqualified")
 ACCOUNT_TEMPERATURES = ("hot", "warm", "cold")

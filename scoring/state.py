@@ -22,6 +22,11 @@ HELD_PER_VISITOR = 200  # anonymous page views held per visitor until identity s
 
 FORMAT = 1  # bump when the serialized layout changes
 
+# The kinds of state, as stores and the due index name them.
+LEAD = "lead"
+ACCOUNT = "account"
+VISITOR = "visitor"
+
 
 FINGERPRINT_CHARS = 8  # 48 bits: a collision among one lead's last 128 ids is ~1e-11
 

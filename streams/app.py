@@ -8,29 +8,28 @@ partition (streams/fastdrain.py: FastDrainConsumer.seek_to_committed).
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import contextlib
 import logging
 import shutil
 import socket
 import tempfile
-import time
 from typing import Any
 
 import faust
-from redis.asyncio import Redis
 
-from scoring import engine_build
-from scoring.engine import Engine
-from scoring.rules import Rules, rules_fingerprint
+from scoring import REPARTITION_TOPIC, Engine, Rules, engine_build
 from streams import metrics
 from streams.fastdrain import FastDrainTransport
 from streams.health import Progress
-from streams.http import redis_answers, serve, web_app
+from streams.http import web_app
 from streams.ingest import Ingest
 from streams.pipeline import Incoming, Pipeline, with_backoff
-from streams.settings import REPARTITION_TOPIC, Settings
+from streams.plumbing.clients import redis_client
+from streams.plumbing.clock import now_ms
+from streams.plumbing.http import redis_answers, serve
+from streams.reindex import reschedule_if_rules_changed
+from streams.settings import Settings
 from streams.store import RedisState
 
 log = logging.getLogger("leadtemp.worker")
@@ -39,7 +38,6 @@ OUTBOX_CHECK_SECONDS = 5.0
 LAG_CHECK_SECONDS = 5.0
 OUTBOX_GRACE_MS = 30_000
 SCORE_BUNDLES = 8
-CLAIM_POLL_SECONDS = 30.0  # how often a worker checks whether another finished re-indexing
 
 
 def _incoming(event: Any) -> Incoming:
@@ -77,7 +75,7 @@ def build_app(
     # Before anything reaches app.transport (app.topic does): see streams/fastdrain.py.
     app.transport = FastDrainTransport(app.conf.broker_consumer, app)
     without_faust_monitor(app)
-    redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    redis = redis_client(settings)
     state = RedisState(redis, settings.redis_prefix)
 
     async def send(
@@ -117,7 +115,7 @@ def build_app(
     async def recover_outboxes() -> None:
         # A batch whose worker died after committing and before publishing: its records
         # are republished by whichever worker notices (older than any live publish takes).
-        older_than = int(time.time() * 1000) - OUTBOX_GRACE_MS
+        older_than = now_ms() - OUTBOX_GRACE_MS
         if republished := await pipeline.republish_outboxes(older_than):
             log.warning(
                 "republished %d batches whose worker stopped before publishing", republished
@@ -196,42 +194,6 @@ def build_app(
     return app
 
 
-async def reschedule_if_rules_changed(
-    state: RedisState, engine: Engine, rules: Rules, poll_s: float = CLAIM_POLL_SECONDS
-) -> None:
-    """After a change of rules, move every stored lead's next drop (and account's next window
-    end) to where the new rules put it: the decay timer then downgrades a lead that no longer
-    holds its temperature at once, instead of when the old rules said. One worker does it;
-    the others wait, and take over if its claim lapses (it died) before it is done."""
-    fingerprint = rules_fingerprint(rules)
-    metrics.RULES.labels(rules.version, fingerprint).set(1)
-    waiting = False
-    while True:
-        stored = await with_backoff("reading the rules fingerprint", state.rules_fingerprint)
-        if stored == fingerprint:
-            return
-        if await with_backoff("claiming the re-index", lambda: state.claim_reschedule(fingerprint)):
-            break
-        if not waiting:
-            log.info("rules %s (fingerprint %s): another worker is re-indexing the stored "
-                     "states", rules.version, fingerprint)  # fmt: skip
-            waiting = True
-        await asyncio.sleep(poll_s)
-    started = time.monotonic()
-    try:
-        examined, moved = await with_backoff(
-            "re-indexing under the new rules", lambda: state.reschedule_all(engine, fingerprint)
-        )
-    finally:
-        with contextlib.suppress(Exception):  # it lapses anyway
-            await state.release_reschedule(fingerprint)
-    log.info(
-        "rules %s (fingerprint %s) differ from those the stored states were scheduled under: "
-        "%d leads and accounts re-indexed, %d moved, in %.1f s",
-        rules.version, fingerprint, examined, moved, time.monotonic() - started,
-    )  # fmt: skip
-
-
 def stuck_partitions(trackers: list[Progress], after_s: float) -> list[tuple[str, int]]:
     return [tp for progress in trackers for tp in progress.stuck(after_s)]
 
@@ -263,14 +225,3 @@ def without_faust_monitor(app: faust.App) -> None:
     async def drop_monitor() -> None:
         if app.monitor in app.sensors:
             app.sensors.remove(app.monitor)
-
-
-def service_worker(app: faust.App, loglevel: str) -> faust.Worker:
-    """The Faust worker that runs `app` as a service."""
-    worker = faust.Worker(app, loglevel=loglevel)
-    # Faust's start-up spinner, at loglevel warning and above, sets the root logger to DEBUG
-    # so that every log call turns it: every debug line of aiokafka (one per fetch, one per
-    # record sent) then builds a record and goes through the handlers, 9-10% of the worker's
-    # busy time at 1,000 events/s. Nobody watches a service's spinner.
-    worker.spinner = None
-    return worker

@@ -72,7 +72,7 @@ FETCH_MAX_WAIT_MS = 10
 
 class BatchedFetchThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[misc]
     """Faust's consumer thread; its aiokafka consumer batches fetches (see above) and backs
-    off between failed metadata updates (streams/kafka_backoff.py)."""
+    off between failed metadata updates (streams/plumbing/kafka_backoff.py)."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
@@ -201,7 +201,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
 
 class BackoffProducer(faust_aiokafka.Producer):  # type: ignore[misc]
     """Faust's aiokafka producer service; its producers back off between failed metadata
-    updates (streams/kafka_backoff.py)."""
+    updates (streams/plumbing/kafka_backoff.py)."""
 
     @property
     def _producer_type(self) -> type[MetadataBackoffProducer]:

@@ -55,7 +55,7 @@ class Ingest:
             max_partition_fetch_bytes=4 * 1024 * 1024,  # a dead letter's input may be > 1 MiB
             fetch_max_bytes=16 * 1024 * 1024,
         )
-        with_metadata_backoff(consumer._client)  # see streams/kafka_backoff.py
+        with_metadata_backoff(consumer._client)  # see streams/plumbing/kafka_backoff.py
         self.consumer = consumer
         consumer.subscribe(self.settings.input_topics, listener=_Rebalance(self))
         await with_backoff("starting the ingest consumer", consumer.start, "kafka")

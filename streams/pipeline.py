@@ -13,24 +13,29 @@ from typing import Any
 
 import orjson
 
-from scoring.engine import ACCOUNT, LEAD, Engine
-from scoring.events import Event, Rejection, parse_event
-from scoring.records import (
+from scoring import (
+    ACCOUNT,
     ALERTS_HOT_ACCOUNT,
     ALERTS_HOT_LEAD,
     EVENTS_DEADLETTER,
+    LEAD,
     LEADS_TEMPERATURE,
+    REPARTITION_TOPIC,
+    Engine,
+    Event,
     Record,
+    Rejection,
     dead_letter,
+    parse_event,
+    rfc3339_from_ms,
 )
-from scoring.times import rfc3339_from_ms
 from streams import metrics
 from streams.bundles import bundle, partition_of, unbundle
 from streams.health import Progress
-from streams.plumbing.backoff import Service
-from streams.plumbing.backoff import with_backoff as retry_transient
+from streams.plumbing.backoff import counted_backoff
+from streams.plumbing.clock import now_ms
 from streams.plumbing.isolation import error_detail, isolating
-from streams.settings import REPARTITION_TOPIC, Settings
+from streams.settings import Settings
 from streams.store import BatchStore, Recompute, RedisState, next_change_at
 
 log = logging.getLogger("leadtemp.worker")
@@ -59,21 +64,11 @@ class Incoming:
     ends_message: bool = True
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 MAX_UNCONFIRMED_BATCHES = 16
 
 
-def count_trouble(service: Service) -> None:
-    (metrics.REDIS_ERRORS if service == "redis" else metrics.KAFKA_ERRORS).inc()
-
-
-async def with_backoff(what: str, call: Callable[[], Awaitable[Any]],
-                       service: Service = "redis") -> Any:  # fmt: skip
-    """`streams.plumbing.backoff.with_backoff`, counted in the worker's metrics."""
-    return await retry_transient(what, call, service, count=count_trouble)
+# Redis and Kafka calls retried while they fail transiently, each failure counted.
+with_backoff = counted_backoff(metrics.REDIS_ERRORS, metrics.KAFKA_ERRORS)
 
 
 class Pipeline:

@@ -1,24 +1,16 @@
-"""Worker settings from flags and the environment, validated at start-up (errors name the key)."""
+"""The worker's settings: flags over the environment over defaults, validated at start-up (an
+error names the setting and its variable; streams/plumbing/settings.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field
 
-INPUT_TOPICS = ("events.email", "events.web", "events.webinar", "events.form")
-REPARTITION_TOPIC = "leadtemp.events-by-lead"
+from scoring import INPUT_TOPICS
+from streams.plumbing.settings import CONNECTION_ENVIRONMENT, Connections, settings_from
 
-# Environment variable -> setting name.
-CONNECTION_ENVIRONMENT = {
-    "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
-    "REDIS_URL": "redis_url",
-    "LEADTEMP_TOPIC_PREFIX": "topic_prefix",
-    "LEADTEMP_REDIS_PREFIX": "redis_prefix",
-    "LEADTEMP_PARTITIONS": "partitions",
-}
 ENVIRONMENT = {
     **CONNECTION_ENVIRONMENT,
     "LEADTEMP_RULES": "rules_path",
@@ -30,53 +22,6 @@ ENVIRONMENT = {
     "LEADTEMP_CLOCK": "clock",
     "LEADTEMP_STUCK_AFTER_S": "stuck_after_s",
 }
-
-
-S = TypeVar("S", bound="Connections")
-
-
-class SettingsError(ValueError):
-    """Start-up stops with this: which setting (and variable) is wrong, and why."""
-
-
-class Connections(BaseModel):
-    """Where Kafka and Redis are and how names are prefixed: shared by worker and notifier."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1)
-    redis_url: str = Field(default="redis://127.0.0.1:6379/0", min_length=1)
-    topic_prefix: str = ""
-    # One hash tag for every key: batches are multi-key transactions, which Redis Cluster
-    # allows within one slot, so the keyspace moves to a cluster unchanged.
-    redis_prefix: str = "{lt}:"
-    partitions: int = Field(default=4, ge=1, le=1024)  # of the topics it creates
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, value: str) -> str:
-        if not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return value
-
-    @field_validator("kafka_bootstrap_servers")
-    @classmethod
-    def _host_ports(cls, value: str) -> str:
-        for server in value.split(","):
-            host, _, port = server.strip().removeprefix("kafka://").rpartition(":")
-            if not host or not port.isdigit():
-                raise ValueError(f"{server!r} is not host:port")
-        return value
-
-    def topic(self, name: str) -> str:
-        return f"{self.topic_prefix}{name}"
-
-    @property
-    def broker_url(self) -> str:
-        return ";".join(
-            f"kafka://{s.strip().removeprefix('kafka://')}"
-            for s in self.kafka_bootstrap_servers.split(",")
-        )
 
 
 class Settings(Connections):
@@ -104,23 +49,6 @@ class Settings(Connections):
         return [self.topic(t) for t in INPUT_TOPICS]
 
 
-def settings_from(
-    flags: Mapping[str, Any],
-    environ: Mapping[str, str] | None = None,
-    model: type[S] = Settings,  # type: ignore[assignment]
-    variables: Mapping[str, str] = ENVIRONMENT,
-) -> S:
-    """Flags win over the environment, which wins over defaults; SettingsError names the key."""
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {
-        name: environ[var] for var, name in variables.items() if var in environ
-    }
-    values.update({k: v for k, v in flags.items() if v is not None})
-    try:
-        return model.model_validate(values)
-    except ValidationError as e:
-        first = e.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "(settings)"
-        var = next((v for v, n in variables.items() if n == name), None)
-        where = f"{name} ({var})" if var else name
-        raise SettingsError(f"setting {where}: {first['msg']}") from None
+def worker_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """The worker's settings from its flags and the environment (SettingsError names the key)."""
+    return settings_from(flags, environ, Settings, ENVIRONMENT)

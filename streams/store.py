@@ -8,7 +8,6 @@ number of workers, and the decay timer, can touch the same lead or account safel
 from __future__ import annotations
 
 import heapq
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,9 +17,18 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from scoring.engine import ACCOUNT, LEAD, VISITOR, Engine
-from scoring.records import LEADS_TEMPERATURE, Record
-from scoring.state import AccountState, LeadState, VisitorState
+from scoring import (
+    ACCOUNT,
+    LEAD,
+    LEADS_TEMPERATURE,
+    VISITOR,
+    AccountState,
+    Engine,
+    LeadState,
+    Record,
+    VisitorState,
+)
+from streams.plumbing.clock import now_ms
 
 _DECODE: dict[str, Callable[[bytes], Any]] = {
     LEAD: LeadState.from_bytes,
@@ -279,7 +287,7 @@ class RedisState:
                 pipe.hincrby(self.keys.temperatures, temperature, change)
         batch_id = uuid.uuid4().hex
         pipe.rpush(self.keys.outbox(batch_id), *[orjson.dumps(r.as_replay_line()) for r in records])
-        pipe.zadd(self.keys.outboxes, {batch_id: int(time.time() * 1000)})
+        pipe.zadd(self.keys.outboxes, {batch_id: now_ms()})
         return batch_id
 
     async def outbox_done(self, batch_id: str) -> None:

@@ -3,7 +3,7 @@
 Where the services come from, in this order:
 1. ``KAFKA_BOOTSTRAP_SERVERS`` / ``REDIS_URL`` when set (existing infrastructure);
 2. testcontainers, when a Docker engine answers;
-3. local processes (devstack.services), started once per session and stopped at the end.
+3. local processes (devstack/), started once per session and stopped at the end.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def _from_testcontainers() -> Iterator[Services]:
 
 
 def _from_local_processes(workdir: Path) -> Iterator[Services]:
-    from devstack.services import free_port, start_kafka, start_redis
+    from devstack.kafka_broker import start_kafka
+    from devstack.processes import free_port
+    from devstack.redis_server import start_redis
 
     redis_p = start_redis(workdir / "redis", free_port())
     try:

@@ -16,10 +16,11 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from devstack.services import ManagedProcess, die_with_parent, free_port, start_kafka
+from devstack.kafka_broker import start_kafka
+from devstack.processes import ManagedProcess, die_with_parent, free_port
 from scoring.engine import Engine
+from scoring.topics import REPARTITION_TOPIC
 from streams.bundles import unbundle
-from streams.settings import REPARTITION_TOPIC
 from tests.conftest import Services
 from toolkit.produce import route_of
 
@@ -334,7 +335,7 @@ def check_stream_survives(
     # What the engine gives for the same re-keyed stream, in one go (the ingest agent may have
     # routed some events twice around the kill: the engine drops such repeats by event id).
     from scoring.events import parse_event
-    from scoring.replay import MemoryStore
+    from scoring.store import MemoryStore
 
     engine, store = Engine(), MemoryStore()
     expected_records = []

@@ -115,11 +115,11 @@ def test_compose_provisions_the_dashboard_on_the_stacks_prometheus() -> None:
 @pytest.fixture(scope="module")
 def promtool() -> str:
     """promtool: on the PATH, or extracted from Debian's prometheus package into the cache."""
-    from devstack.services import leadtemp_home
+    from devstack.settings import dev_settings
 
     if found := shutil.which("promtool"):
         return found
-    cached = leadtemp_home() / "bin" / "promtool"
+    cached = dev_settings().home / "bin" / "promtool"
     if not cached.exists():
         if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
             pytest.skip("no promtool on the PATH, and no apt-get to fetch Debian's")

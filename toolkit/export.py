@@ -11,6 +11,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from scoring import INPUT_TOPICS
+from streams.plumbing.settings import Connections
 from streams.plumbing.topics import partition_counts
 
 FETCH_TIMEOUT_MS = 1000
@@ -108,3 +110,15 @@ def _push_head(
     records: deque[Any],
 ) -> None:
     heapq.heappush(heads, (records[0].timestamp, tp.topic, tp.partition, tp))
+
+
+def export_to(
+    settings: Connections,
+    write: Callable[[bytes], Any],
+    since_ms: int | None = None,
+    before_ms: int | None = None,
+) -> Counter[str]:
+    """`leadtemp export`: `export_events` of the deployment's input topics."""
+    topics = [settings.topic(t) for t in INPUT_TOPICS]
+    return asyncio.run(export_events(settings.kafka_bootstrap_servers, topics, write, since_ms,
+                                     before_ms))  # fmt: skip

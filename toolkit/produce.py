@@ -6,11 +6,13 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import IO
 
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from streams.settings import INPUT_TOPICS
+from scoring import INPUT_TOPICS
+from streams.plumbing.settings import Connections
 
 
 def route_of(line: bytes) -> tuple[str, bytes | None]:
@@ -75,3 +77,12 @@ async def publish(
         await producer.stop()
         stats.seconds = time.monotonic() - started
     return stats
+
+
+def publish_file(
+    settings: Connections, src: IO[bytes], rate: float | None = None
+) -> Published:
+    """`leadtemp produce`: every non-blank line of `src` published (and acknowledged)."""
+    lines = (line.rstrip(b"\r\n") for line in src if line.strip())
+    return asyncio.run(publish(settings.kafka_bootstrap_servers, lines, settings.topic_prefix,
+                               rate))  # fmt: skip

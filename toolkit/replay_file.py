@@ -1,23 +1,34 @@
-"""Running a Replay over a file: lines read in chunks, garbage collection tuned for it,
-records written as JSON lines. `leadtemp replay`, `leadtemp rules diff` and `bench/replay`
-use it."""
+"""Replaying a file: lines read in chunks, garbage collection tuned for it, records written as
+JSON lines. `leadtemp replay`, `leadtemp rules diff` and `bench/replay` use it."""
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from typing import IO
 
 import orjson
+from rich.console import Console
 
-from scoring.engine import Engine
-from scoring.records import Record
-from scoring.replay import Replay
-from scoring.rules import Rules
-from scoring.rules_diff import RulesDiff, RunOutcome, note_first_hot, outcome_of, rules_diff
+from scoring import (
+    Engine,
+    Record,
+    Replay,
+    Rules,
+    RulesDiff,
+    RunOutcome,
+    note_first_hot,
+    outcome_of,
+    rules_diff,
+)
+from toolkit.files import events_source, output_sink
 
 CHUNK_LINES = 50  # lines validated together before they are scored (see Replay.feed_lines)
 COLLECT_EVERY_LINES = 10_000
@@ -123,3 +134,39 @@ def collect_and_freeze() -> None:
 def write_records(dst: IO[bytes], records: list[Record]) -> None:
     for r in records:
         dst.write(orjson.dumps(r.as_replay_line()) + b"\n")
+
+
+def replay_path(
+    path: str,
+    output: str,
+    rules: Rules,
+    now_ms: int,
+    until_ms: int | None,
+    console: Console,
+    quiet: bool = False,
+) -> Replay:
+    """`leadtemp replay`: the events file at `path` (`-`: stdin) scored, its records written as
+    JSON lines to `output` (`-`: stdout); the finished replay."""
+    run = Replay(Engine(rules), now_ms)
+    with output_sink(output) as dst, events_source(path, console, quiet) as (src, progress):
+        replay_file(run, src, dst, until_ms, progress)
+    return run
+
+
+def rules_diff_of_path(
+    before: Rules,
+    after: Rules,
+    path: str,
+    now_ms: int,
+    until_ms: int | None,
+    console: Console,
+) -> RulesDiff:
+    """`leadtemp rules diff`: `rules_diff_of_file` of the events file at `path`; standard input
+    (`-`) is spooled to a temporary file first, since both replays read it side by side."""
+    with tempfile.TemporaryDirectory(prefix="leadtemp-diff-") as spool:
+        if path == "-":
+            path = os.path.join(spool, "events.jsonl")
+            with open(path, "wb") as f:
+                shutil.copyfileobj(sys.stdin.buffer, f)
+        with events_source(path, console) as (src, progress):
+            return rules_diff_of_file(before, after, src, now_ms, until_ms, progress)

@@ -6,14 +6,19 @@ rate they track the wall clock."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import random
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
-from scoring.times import rfc3339_from_ms
+from scoring import rfc3339_from_ms
+from streams.plumbing.settings import Connections
+from toolkit.produce import Published, publish
 
 # persona -> share of leads
 PERSONAS = {"cold_reader": 38, "evaluator": 22, "buyer": 8, "committee": 14, "privacy_bot": 6,
@@ -191,3 +196,34 @@ def _malformed(rnd: random.Random, i: int, seed: int, at: int) -> bytes:
     if choice == 2:
         return orjson.dumps({k: v for k, v in event.items() if k != "event_id"})
     return orjson.dumps({**event, "occurred_at": rfc3339_from_ms(at + 3_600_000)})  # future
+
+
+def simulate_to_file(
+    dst: IO[bytes], n: int, leads: int, accounts: int, seed: int, start_ms: int, rate: float
+) -> None:
+    """The first `n` simulated events as JSON lines."""
+    for line in itertools.islice(simulated_events(leads, accounts, seed, start_ms, rate), n):
+        dst.write(line + b"\n")
+
+
+def simulate_to_kafka(
+    settings: Connections,
+    leads: int,
+    accounts: int,
+    seed: int,
+    start_ms: int,
+    rate: float,
+    count: int | None,
+    duration: float | None,
+    stopping: Callable[[], bool],
+) -> Published:
+    """Simulated events published at `rate`, until `count` events, `duration` seconds or
+    `stopping()`."""
+    events: Iterable[bytes] = simulated_events(leads, accounts, seed, start_ms, rate)
+    if count is not None:
+        events = itertools.islice(events, count)
+    deadline = None if duration is None else time.monotonic() + duration
+    return asyncio.run(publish(
+        settings.kafka_bootstrap_servers, events, settings.topic_prefix, rate,
+        until=lambda: stopping() or (deadline is not None and time.monotonic() >= deadline),
+    ))  # fmt: skip

@@ -1,15 +1,16 @@
-"""`leadtemp tail`: the output topics as they are written, one readable, coloured line each."""
+"""`leadtemp tail`: the output topics as they are written, handed on record by record (one
+readable, coloured line each: toolkit/views/records.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
-from rich.text import Text
 
-from scoring.records import (
+from scoring import (
     ACCOUNTS_TEMPERATURE,
     ALERTS_DEADLETTER,
     ALERTS_HOT_ACCOUNT,
@@ -17,41 +18,10 @@ from scoring.records import (
     EVENTS_DEADLETTER,
     LEADS_TEMPERATURE,
 )
-from toolkit.views.explain import COLOUR
+from streams.plumbing.settings import Connections
 
 TAILED = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT,
           EVENTS_DEADLETTER, ALERTS_DEADLETTER)  # fmt: skip
-
-
-def line_of(topic: str, value: dict[str, Any]) -> Text:
-    """One output record as a line of text (user-supplied values are never markup)."""
-    t = Text()
-    t.append(str(value.get("occurred_at") or value.get("received_at") or value.get("failed_at")
-                  or "")[:19].replace("T", " "), style="dim")  # fmt: skip
-    t.append("  ")
-    if topic in (LEADS_TEMPERATURE, ACCOUNTS_TEMPERATURE):
-        who = value.get("lead_id") or value.get("account_id") or "?"
-        t.append(("lead " if topic == LEADS_TEMPERATURE else "account ") + str(who), style="bold")
-        t.append(f"  {value.get('from') or '—'} → ")
-        to = str(value.get("to"))
-        t.append(to, style=COLOUR.get(to, ""))
-        scores = value.get("scores")
-        if isinstance(scores, dict):
-            t.append(f"  total {scores.get('total')} intent {scores.get('intent')}", style="dim")
-        t.append(f"  {', '.join(map(str, value.get('reasons') or []))}", style="dim")
-    elif topic in (ALERTS_HOT_LEAD, ALERTS_HOT_ACCOUNT):
-        who = value.get("lead_id") or value.get("account_id") or "?"
-        t.append(f"ALERT {value.get('priority')} ", style="bold white on red")
-        t.append(f" {who}", style="bold")
-        contact = value.get("contact") or {}
-        if contact.get("name"):
-            t.append(f" ({contact.get('name')}, {contact.get('job_title') or '?'})")
-        t.append(f"  respond by {str(value.get('respond_by'))[11:19]}", style="red")
-        t.append(f"  {', '.join(map(str, value.get('reasons') or []))}", style="dim")
-    else:
-        t.append(f"DEAD LETTER {topic}", style="magenta")
-        t.append(f"  {value.get('reason')}: {value.get('detail')}", style="dim")
-    return t
 
 
 async def follow(
@@ -84,3 +54,15 @@ async def follow(
                         show(r.topic[len(topic_prefix) :], value)
     finally:
         await consumer.stop()
+
+
+def tail(
+    settings: Connections,
+    topics: list[str],
+    show: Callable[[str, dict[str, Any]], None],
+    from_beginning: bool,
+    stop: Callable[[], bool],
+) -> None:
+    """`leadtemp tail`: `follow` the topics (default: every output and dead-letter topic)."""
+    asyncio.run(follow(settings.kafka_bootstrap_servers, topics or list(TAILED), show,
+                       from_beginning, stop, settings.topic_prefix))  # fmt: skip

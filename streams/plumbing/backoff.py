@@ -4,14 +4,14 @@ pauses through an outage, and never skips work.
 Only errors that are transient by type are retried (connection refused, timeouts, a broker
 without a leader, Redis loading its data, a failover, a revoked credential being fixed):
 retrying anything else would retry a bad message forever. Every other exception reaches the
-caller, which isolates the message that causes it (streams/isolation.py).
+caller, which isolates the message that causes it (streams/plumbing/isolation.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import aiokafka.errors
 import kafka.errors
@@ -102,3 +102,21 @@ async def with_backoff(
         return await call()
 
     return await retrying(attempt)
+
+
+class _Counter(Protocol):
+    def inc(self, amount: float = 1) -> None: ...
+
+
+Retry = Callable[..., Awaitable[Any]]  # (what, call, service="redis") -> the call's result
+
+
+def counted_backoff(redis_errors: _Counter, kafka_errors: _Counter) -> Retry:
+    """`with_backoff` for one process: each failure counted in its Redis or Kafka counter."""
+    counters = {"redis": redis_errors, "kafka": kafka_errors}
+
+    async def retry(what: str, call: Callable[[], Awaitable[Any]],
+                    service: Service = "redis") -> Any:  # fmt: skip
+        return await with_backoff(what, call, service, lambda s: counters[s].inc())
+
+    return retry

@@ -1,7 +1,7 @@
 """Finding the messages a failure belongs to, so that one bad message costs only itself.
 
 A batch is processed whole; when that raises something other than a transient error (those
-are retried where they happen: streams/backoff.py), the batch is split in halves, each
+are retried where they happen: streams/plumbing/backoff.py), the batch is split in halves, each
 processed on its own, down to the single messages that fail. Those are handed to a fallback
 (a dead letter), the others are processed, and the order of what succeeds is kept. A batch
 with one bad message costs about 2·log2(n) extra attempts, a batch without any costs none.

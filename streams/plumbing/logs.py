@@ -2,7 +2,7 @@
 
 While Kafka is down, aiokafka logs an ERROR for every connection attempt of every client
 loop: about 60 lines a second in the worker even with metadata retries spaced
-(streams/kafka_backoff.py). The first line of each kind still shows at once; the rest of
+(streams/plumbing/kafka_backoff.py). The first line of each kind still shows at once; the rest of
 an interval are counted into the next line of that kind. (A 5 s broker restart under load:
 3 lines, against ~300.)
 """

@@ -8,8 +8,14 @@ import time
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from scoring.records import ALERTS_DEADLETTER, EVENTS_DEADLETTER, OUTPUT_TOPICS
-from streams.settings import INPUT_TOPICS, REPARTITION_TOPIC, Connections
+from scoring import (
+    ALERTS_DEADLETTER,
+    EVENTS_DEADLETTER,
+    INPUT_TOPICS,
+    OUTPUT_TOPICS,
+    REPARTITION_TOPIC,
+)
+from streams.plumbing.settings import Connections
 
 
 def all_topics(settings: Connections) -> list[str]:
@@ -75,3 +81,10 @@ def partition_counts(bootstrap: str, names: list[str]) -> dict[str, int]:
                 if n in existing}  # fmt: skip
     finally:
         admin.close()
+
+
+def create_all(settings: Connections) -> list[tuple[str, bool]]:
+    """`leadtemp topics create`: every topic of the deployment, and whether it was created."""
+    names = all_topics(settings)
+    created = ensure_topics(settings.kafka_bootstrap_servers, names, settings.partitions)
+    return [(name, name in created) for name in names]

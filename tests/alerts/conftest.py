@@ -11,8 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from alerts.ledger import Ledger
-from alerts.notifier import Notifier, NotifierSettings
+from alerts.notifier import Notifier
 from alerts.routing import Routing, routing_from_mapping
+from alerts.settings import NotifierSettings
 from tests.alerts.providers import (
     SLACK_TOKEN,
     TWILIO_SID,

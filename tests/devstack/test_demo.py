@@ -12,7 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from devstack.services import die_with_parent, free_port
+from devstack.processes import die_with_parent, free_port
 from tests.live import read_topics, run, wait_for
 
 pytestmark = pytest.mark.timeout(300)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack.services import free_port, kafka_answers, pid_alive, redis_answers
+from devstack.kafka_broker import kafka_answers
+from devstack.processes import free_port, pid_alive
+from devstack.redis_server import redis_answers
 
 pytestmark = pytest.mark.services
 

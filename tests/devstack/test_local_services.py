@@ -11,14 +11,9 @@ import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from devstack.services import (
-    free_port,
-    kafka_answers,
-    pid_alive,
-    redis_answers,
-    start_kafka,
-    start_redis,
-)
+from devstack.kafka_broker import kafka_answers, start_kafka
+from devstack.processes import free_port, pid_alive
+from devstack.redis_server import redis_answers, start_redis
 from tests.conftest import Services
 
 pytestmark = pytest.mark.services

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scoring.engine import Engine
-from scoring.replay import MemoryStore
 from scoring.state import AccountState, Member
+from scoring.store import MemoryStore
 from scoring.times import MS_PER_DAY as DAY
 from tests.scoring.helpers import at, ev, form, last, of_topic, parsed, replay, rules, scores, temps
 

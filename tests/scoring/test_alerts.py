@@ -6,7 +6,7 @@ import pytest
 
 from scoring.engine import Engine
 from scoring.records import stable_id
-from scoring.replay import MemoryStore
+from scoring.store import MemoryStore
 from tests.scoring.helpers import at, ev, form, of_topic, parsed, replay, rules, run_of
 
 FREE = {"email": "pat@gmail.com"}

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from scoring.engine import Engine
 from scoring.model import Model
 from scoring.records import Record
-from scoring.replay import MemoryStore, Replay
+from scoring.replay import Replay
 from scoring.state import AccountState, LeadState, VisitorState
+from scoring.store import MemoryStore
 from scoring.temperature import RANK, rules_that_hold, scores_at
 from scoring.times import MS_PER_DAY, ms_from_rfc3339, rfc3339_from_ms
 from tests.scoring.helpers import FAR_FUTURE, T0_MS

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import faust
 
-from streams.app import service_worker, without_faust_monitor
+from streams.app import without_faust_monitor
+from streams.worker import service_worker
 
 
 def test_at_warning_level_the_worker_leaves_debug_logging_off(tmp_path: Path) -> None:

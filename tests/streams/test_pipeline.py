@@ -19,10 +19,10 @@ from scoring.engine import Engine, Outcome
 from scoring.events import Event
 from scoring.rules import Rules, rules_fingerprint, rules_from_mapping
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
-from streams.app import reschedule_if_rules_changed
 from streams.bundles import bundle
 from streams.pipeline import PROCESSING_ERROR, Incoming, Pipeline
-from streams.settings import settings_from
+from streams.reindex import reschedule_if_rules_changed
+from streams.settings import worker_settings
 from streams.store import RedisState
 from tests.conftest import Services
 from tests.live import outputs
@@ -53,7 +53,7 @@ def message(i: int, event_id: str, offset: int) -> Incoming:
 @asynccontextmanager
 async def connected(services: Services, prefix: str) -> AsyncIterator[Callable[[Engine], Pipeline]]:
     """Pipelines over real Redis and Kafka, one per engine asked for (as worker restarts)."""
-    settings = settings_from({"kafka_bootstrap_servers": services.kafka_bootstrap,
+    settings = worker_settings({"kafka_bootstrap_servers": services.kafka_bootstrap,
                               "redis_url": services.redis_url, "topic_prefix": prefix,
                               "redis_prefix": prefix}, {})  # fmt: skip
     redis = Redis.from_url(services.redis_url)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from streams.settings import SettingsError, settings_from
+from streams.plumbing.settings import SettingsError
+from streams.settings import worker_settings
 
 
 def test_defaults_suit_the_dev_stack() -> None:
-    s = settings_from({}, {})
+    s = worker_settings({}, {})
     assert (s.kafka_bootstrap_servers, s.redis_url, s.clock) == (
         "127.0.0.1:9092", "redis://127.0.0.1:6379/0", "wall",
     )  # fmt: skip
@@ -16,13 +17,13 @@ def test_defaults_suit_the_dev_stack() -> None:
 
 def test_environment_is_read_and_flags_win() -> None:
     env = {"KAFKA_BOOTSTRAP_SERVERS": "k1:9092,k2:9092", "LEADTEMP_BATCH_SIZE": "50"}
-    s = settings_from({"batch_size": 7}, env)
+    s = worker_settings({"batch_size": 7}, env)
     assert (s.kafka_bootstrap_servers, s.batch_size) == ("k1:9092,k2:9092", 7)
     assert s.broker_url == "kafka://k1:9092;kafka://k2:9092"
 
 
 def test_topic_prefix_applies_to_every_topic() -> None:
-    s = settings_from({"topic_prefix": "staging."}, {})
+    s = worker_settings({"topic_prefix": "staging."}, {})
     assert s.input_topics[0] == "staging.events.email"
 
 
@@ -53,5 +54,5 @@ def test_topic_prefix_applies_to_every_topic() -> None:
 )
 def test_a_bad_setting_stops_start_up_naming_the_key(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError) as e:
-        settings_from({}, env)
+        worker_settings({}, env)
     assert str(e.value).startswith(message)

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from scoring.engine import ACCOUNT, LEAD, Engine
+from scoring.engine import Engine
 from scoring.records import Record
 from scoring.rules import rules_from_mapping
-from scoring.state import AccountState, LeadState, Member, VisitorState
+from scoring.state import ACCOUNT, LEAD, AccountState, LeadState, Member, VisitorState
 from streams.store import VISITOR, BatchStore, RedisState, due_member
 from tests.conftest import Services
 

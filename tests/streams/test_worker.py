@@ -16,7 +16,7 @@ import pytest
 from scoring.engine import Engine
 from scoring.replay import Replay
 from scoring.times import ms_from_rfc3339, rfc3339_from_ms
-from streams.settings import INPUT_TOPICS
+from scoring.topics import INPUT_TOPICS
 from tests.conftest import Services
 from tests.live import (
     OwnKafka,
@@ -209,7 +209,8 @@ def test_two_workers_share_the_partitions_and_one_stopping_changes_nothing(
 def test_a_redis_restart_mid_stream_makes_the_worker_wait_then_recover(
     services: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    from devstack.services import free_port, start_redis
+    from devstack.processes import free_port
+    from devstack.redis_server import start_redis
 
     port = free_port()
     own = start_redis(tmp_path / "redis", port, persistent=True)
@@ -247,7 +248,7 @@ def test_a_kafka_restart_mid_stream_makes_the_worker_wait_then_recover(
     try:
         check_stream_survives(worker, disrupt)
         assert first_worker_alive(worker)
-        # The outage shows in the log, once per kind of error and 10 s (streams/logs.py):
+        # The outage shows in the log, once per kind of error and 10 s (streams/plumbing/logs.py):
         # aiokafka's clients logged ~2,100 lines a second of it, ~60 with metadata backoff.
         log = (worker.log_dir / "worker-0.log").read_text(errors="replace")
         errors = log.count("Unable connect to node") + log.count("Unable to update metadata")

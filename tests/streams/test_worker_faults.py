@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.settings import INPUT_TOPICS
+from scoring.topics import INPUT_TOPICS
 from tests.conftest import Services
 from tests.live import (
     Worker,
@@ -215,6 +215,6 @@ def test_a_partition_with_nothing_applied_is_read_from_its_start_whatever_kafka_
 
 
 def worker_settings(worker: Worker) -> Any:
-    from streams.settings import Connections
+    from streams.plumbing.settings import Connections
 
     return Connections(topic_prefix=worker.prefix)

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from cli.main import main
 from scoring.times import rfc3339_from_ms
+from scoring.topics import INPUT_TOPICS
 from streams.plumbing.topics import ensure_topics
-from streams.settings import INPUT_TOPICS
 from tests.conftest import Services
 from tests.live import run
 from tests.scoring.helpers import at, ev, replay

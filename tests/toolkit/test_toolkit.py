@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from cli.main import main
 from scoring.engine import Engine
 from scoring.replay import Replay
-from streams.settings import INPUT_TOPICS
+from scoring.topics import INPUT_TOPICS
 from tests.conftest import Services
 from tests.live import Worker, http_json, read_topics, run, wait_for
 from toolkit.simulate import simulated_events
-from toolkit.tail import line_of
+from toolkit.views.records import line_of
 
 START = "2026-11-20T10:00:00Z"
 START_MS = 1_795_168_800_000
@@ -176,7 +176,8 @@ def test_an_unknown_lead_is_a_clear_not_found(
 def test_readyz_turns_false_when_redis_stops(
     services: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    from devstack.services import free_port, start_redis
+    from devstack.processes import free_port
+    from devstack.redis_server import start_redis
 
     own = start_redis(tmp_path / "redis", free_port())
     w = Worker(Services(services.kafka_bootstrap, own.address, "own"), topic_prefix, tmp_path)
@@ -204,7 +205,7 @@ def test_tail_follows_the_outputs_until_ctrl_c(
     import subprocess
     import sys
 
-    from devstack.services import die_with_parent
+    from devstack.processes import die_with_parent
     from tests.live import produce
 
     record = {"lead_id": "lisa", "from": "warm", "to": "hot", "occurred_at": START,

@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from scoring.rules_diff import TEMPERATURES
+from scoring import TEMPERATURES
 from toolkit.views.explain import COLOUR
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from devstack import services as devservices
+from devstack import kafka_broker as devservices
 
 
 def test_a_kafka_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,117 @@
+"""What several commands share: their options, how they read their settings and files, and how
+they stop with a message (`error: …` on stderr) and an exit code."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+from pydantic import BaseModel
+from rich.console import Console
+
+from scoring import Rules, RulesError, ms_from_rfc3339, rules_from_yaml
+from streams.plumbing.settings import SettingsError, settings_from
+
+if TYPE_CHECKING:
+    from alerts.routing import Routing
+
+err = Console(stderr=True)
+M = TypeVar("M", bound=BaseModel)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print `error: …` on stderr, as is (no markup, no wrapping), and exit with `code`."""
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--brokers, --redis-url, --topic-prefix, --redis-prefix: shared by every live command."""
+    options = [
+        click.option("--brokers", "kafka_bootstrap_servers",
+                     help="Kafka bootstrap servers [KAFKA_BOOTSTRAP_SERVERS]."),
+        click.option("--redis-url", help="Redis URL [REDIS_URL]."),
+        click.option("--topic-prefix", help="Prefix of every topic name [LEADTEMP_TOPIC_PREFIX]."),
+        click.option("--redis-prefix", help="Prefix of every Redis key [LEADTEMP_REDIS_PREFIX]."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def output_option(what: str) -> Callable[..., Any]:
+    """--output/-o: a JSONL file, default stdout."""
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        default="-",
+        help=f"Where to write the {what} (JSONL); default stdout.",
+    )
+
+
+def settings_or_exit(flags: Mapping[str, Any], model: type[M], variables: Mapping[str, str]) -> M:
+    """Settings from flags and the environment; exit 2 naming the bad setting."""
+    try:
+        return settings_from(flags, None, model, variables)
+    except SettingsError as e:
+        fail(str(e))
+
+
+def bind_or_exit(port: int, variable: str) -> socket.socket | None:
+    """The listening socket of a process's HTTP endpoints (None for port 0); exit 2 naming
+    the setting when the port is taken."""
+    if not port:
+        return None
+    from streams.plumbing.http import bind
+
+    try:
+        return bind(port)
+    except OSError as e:
+        fail(f"setting metrics_port ({variable}): port {port}: {e.strerror}")
+
+
+def load_rules_or_exit(path: str | None) -> Rules:
+    """The rules from `path` (the defaults when None); exit 2 naming the bad key."""
+    if not path:
+        return Rules()
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        fail(f"rules file {path}: {e.strerror}")
+    try:
+        return rules_from_yaml(text, source=path)
+    except RulesError as e:
+        fail(str(e))
+
+
+def load_routing_or_exit(path: str | None) -> Routing:
+    """The routing file at `path` (default: console only); exit 2 naming the bad key."""
+    from alerts.routing import RoutingError, routing_from_file
+
+    try:
+        return routing_from_file(path)
+    except RoutingError as e:
+        fail(str(e))
+
+
+def parse_time_option(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return ms_from_rfc3339(value)
+    except ValueError as e:
+        raise click.BadParameter(f"{value!r}: {e}", param_hint=name) from None
+
+
+def stop_requested() -> Callable[[], bool]:
+    """A flag that Ctrl-C (or SIGTERM) raises, for loops that finish their work cleanly."""
+    raised: list[bool] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: raised.append(True))
+    return lambda: bool(raised)

@@ -1,0 +1,34 @@
+"""`leadtemp worker`: the live pipeline (streams/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cli.options import bind_or_exit, connection_options, load_rules_or_exit, settings_or_exit
+from streams.settings import ENVIRONMENT, Settings
+
+
+@click.command()
+@connection_options
+@click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+@click.option(
+    "--partitions", type=int, help="Partitions of the topics it creates [LEADTEMP_PARTITIONS]."
+)
+@click.option("--batch-size", type=int, help="Events per scoring batch [LEADTEMP_BATCH_SIZE].")
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Port of /metrics, /healthz, /readyz, /livez, /leads/ID, /accounts/ID; 0 for none "
+    "[LEADTEMP_METRICS_PORT].",
+)
+@click.option("--loglevel", default="info", show_default=True)
+def worker(loglevel: str, **flags: Any) -> None:
+    """Score events from Kafka live, with state in Redis."""
+    from streams.worker import run_worker
+
+    settings = settings_or_exit(flags, Settings, ENVIRONMENT)
+    rules = load_rules_or_exit(settings.rules_path)
+    http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT")
+    run_worker(settings, rules, http_socket, loglevel)

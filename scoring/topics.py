@@ -1,0 +1,28 @@
+"""The topic catalogue: every Kafka topic leadtemp reads or writes, by its default name
+(a deployment prefixes them all with LEADTEMP_TOPIC_PREFIX)."""
+
+from __future__ import annotations
+
+# The input contract (events.md): one topic per channel.
+EVENTS_EMAIL = "events.email"
+EVENTS_WEB = "events.web"
+EVENTS_WEBINAR = "events.webinar"
+EVENTS_FORM = "events.form"
+INPUT_TOPICS = (EVENTS_EMAIL, EVENTS_WEB, EVENTS_WEBINAR, EVENTS_FORM)
+
+# The worker's own: input events re-keyed by lead, in bundles (streams/bundles.py).
+REPARTITION_TOPIC = "leadtemp.events-by-lead"
+
+# The output contract (outputs.md).
+LEADS_TEMPERATURE = "leads.temperature"
+ALERTS_HOT_LEAD = "alerts.hot-lead"
+ACCOUNTS_TEMPERATURE = "accounts.temperature"
+ALERTS_HOT_ACCOUNT = "alerts.hot-account"
+OUTPUT_TOPICS = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT)
+
+# Dead letters: input the worker could not process; alerts the notifier could not deliver.
+EVENTS_DEADLETTER = "events.deadletter"
+ALERTS_DEADLETTER = "alerts.deadletter"
+
+ALL_TOPICS = (*INPUT_TOPICS, REPARTITION_TOPIC, *OUTPUT_TOPICS, EVENTS_DEADLETTER,
+              ALERTS_DEADLETTER)  # fmt: skip

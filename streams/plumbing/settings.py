@@ -1,0 +1,89 @@
+"""Settings of every process: flags win over the environment, which wins over defaults;
+validated at start-up, a bad one stops it with the setting's name and its variable. Each
+process has its own model (streams/settings.py, alerts/settings.py, toolkit/settings.py,
+devstack/settings.py), and this is the only place the environment is read."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# Environment variable -> setting name.
+CONNECTION_ENVIRONMENT = {
+    "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
+    "REDIS_URL": "redis_url",
+    "LEADTEMP_TOPIC_PREFIX": "topic_prefix",
+    "LEADTEMP_REDIS_PREFIX": "redis_prefix",
+    "LEADTEMP_PARTITIONS": "partitions",
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class SettingsError(ValueError):
+    """Start-up stops with this: which setting (and variable) is wrong, and why."""
+
+
+class Connections(BaseModel):
+    """Where Kafka and Redis are and how names are prefixed: shared by worker and notifier."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1)
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", min_length=1)
+    topic_prefix: str = ""
+    # One hash tag for every key: batches are multi-key transactions, which Redis Cluster
+    # allows within one slot, so the keyspace moves to a cluster unchanged.
+    redis_prefix: str = "{lt}:"
+    partitions: int = Field(default=4, ge=1, le=1024)  # of the topics it creates
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().removeprefix("kafka://").rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    @property
+    def broker_url(self) -> str:
+        return ";".join(
+            f"kafka://{s.strip().removeprefix('kafka://')}"
+            for s in self.kafka_bootstrap_servers.split(",")
+        )
+
+
+def settings_from(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str] | None,
+    model: type[M],
+    variables: Mapping[str, str],
+) -> M:
+    """Flags win over the environment, which wins over defaults; SettingsError names the key."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {
+        name: environ[var] for var, name in variables.items() if var in environ
+    }
+    values.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        return model.model_validate(values)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "(settings)"
+        var = next((v for v, n in variables.items() if n == name), None)
+        where = f"{name} ({var})" if var else name
+        raise SettingsError(f"setting {where}: {first['msg']}") from None
