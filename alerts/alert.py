@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from scoring import ALERTS_HOT_ACCOUNT, ALERTS_HOT_LEAD
+from scoring import ALERTS_HOT_ACCOUNT, ALERTS_HOT_LEAD, problems
 
 Kind = Literal["hot_lead", "hot_account"]
 TOPIC_OF_KIND: dict[Kind, str] = {"hot_lead": ALERTS_HOT_LEAD, "hot_account": ALERTS_HOT_ACCOUNT}
@@ -76,8 +76,7 @@ def alert_from(kind: Kind, value: object) -> Alert:
     try:
         alert = Alert.model_validate({**value, "kind": kind})
     except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidAlert(f"{where}: {first['msg']}") from None
+        first = problems(e)[0]
+        raise InvalidAlert(f"{first.path}: {first.reason}") from None
     alert._original = value
     return alert

@@ -11,14 +11,7 @@ from scoring.explain import account_report, lead_report
 from scoring.model import Model
 from scoring.records import Record, dead_letter
 from scoring.replay import Replay
-from scoring.rules import (
-    Rules,
-    RulesError,
-    rules_as_yaml,
-    rules_fingerprint,
-    rules_from_yaml,
-    validation_message,
-)
+from scoring.rules import Rules, RulesError, rules_as_yaml, rules_fingerprint, rules_from_yaml
 from scoring.rules_diff import (
     TEMPERATURES,
     RulesDiff,
@@ -43,17 +36,58 @@ from scoring.topics import (
     OUTPUT_TOPICS,
     REPARTITION_TOPIC,
 )
+from scoring.validation import Problem, problems, validation_message
 
 __all__ = [
-    "ACCOUNT", "ACCOUNTS_TEMPERATURE", "ALERTS_DEADLETTER", "ALERTS_HOT_ACCOUNT",
-    "ALERTS_HOT_LEAD", "ALL_TOPICS", "EVENTS_DEADLETTER", "INPUT_TOPICS", "LEAD",
-    "LEADS_TEMPERATURE", "MS_PER_DAY", "OUTPUT_TOPICS", "REPARTITION_TOPIC", "TEMPERATURES",
-    "VISITOR", "AccountState", "Engine", "Event", "LeadState", "MemoryStore", "Model", "Outcome",
-    "Record", "Rejection", "Replay", "Rules", "RulesDiff", "RulesError", "RunOutcome",
-    "StateStore", "VisitorState", "account_report", "dead_letter", "engine_build",
-    "event_schema", "lead_report", "ms_from_rfc3339", "note_first_hot", "outcome_of",
-    "output_schema", "parse_event", "rfc3339_from_ms", "rules_as_yaml", "rules_diff",
-    "rules_fingerprint", "rules_from_yaml", "validation_message",
+    "ACCOUNT",
+    "ACCOUNTS_TEMPERATURE",
+    "ALERTS_DEADLETTER",
+    "ALERTS_HOT_ACCOUNT",
+    "ALERTS_HOT_LEAD",
+    "ALL_TOPICS",
+    "EVENTS_DEADLETTER",
+    "INPUT_TOPICS",
+    "LEAD",
+    "LEADS_TEMPERATURE",
+    "MS_PER_DAY",
+    "OUTPUT_TOPICS",
+    "REPARTITION_TOPIC",
+    "TEMPERATURES",
+    "VISITOR",
+    "AccountState",
+    "Engine",
+    "Event",
+    "LeadState",
+    "MemoryStore",
+    "Model",
+    "Outcome",
+    "Problem",
+    "Record",
+    "Rejection",
+    "Replay",
+    "Rules",
+    "RulesDiff",
+    "RulesError",
+    "RunOutcome",
+    "StateStore",
+    "VisitorState",
+    "account_report",
+    "dead_letter",
+    "engine_build",
+    "event_schema",
+    "lead_report",
+    "ms_from_rfc3339",
+    "note_first_hot",
+    "outcome_of",
+    "output_schema",
+    "parse_event",
+    "problems",
+    "rfc3339_from_ms",
+    "rules_as_yaml",
+    "rules_diff",
+    "rules_fingerprint",
+    "rules_from_yaml",
+    "validation_message",
 ]  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from scoring.times import MS_PER_MINUTE, ms_from_rfc3339
+from scoring.validation import problems
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 MAX_TEXT_BYTES = 64 * 1024
@@ -229,18 +230,12 @@ class Rejection:
 
 
 def _detail(error: ValidationError) -> str:
-    first = error.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    if loc and loc[0] in EVENT_TYPES:  # the discriminated union puts the tag first
-        loc = loc[1:]
-    msg = first["msg"].removeprefix("Value error, ")
-    if not loc and ": " in msg:  # a model-level check that names its own field
-        return msg
-    if first["type"] == "missing":
-        msg = "required"
-    elif first["type"] == "string_pattern_mismatch":  # the one pattern: Id's
-        msg = "must not contain control characters"
-    return f"{'.'.join(loc) or 'event'}: {msg}"
+    first = problems(error, tags=EVENT_TYPES)[0]  # the discriminated union puts the tag first
+    if not first.path and ": " in first.reason:  # a model-level check that names its own field
+        return first.reason
+    if first.kind == "string_pattern_mismatch":  # the one pattern: Id's
+        return f"{first.path}: must not contain control characters"
+    return f"{first.path or 'event'}: {first.reason}"
 
 
 def parse_event(raw: object, now_ms: int) -> Event | Rejection:

@@ -8,6 +8,8 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from scoring.validation import validation_message
+
 ENGAGEMENT_POINTS: dict[str, float] = {
     "email.opened": 1,
     "email.clicked": 3,
@@ -245,18 +247,6 @@ class Rules(_Strict):
     bant: Bant = Bant()
     accounts: Accounts = Accounts()
     alerts: Alerts = Alerts()
-
-
-def validation_message(error: ValidationError, source: str) -> str:
-    """A pydantic error as one `source: key.path: reason` line per problem."""
-    lines = []
-    for e in error.errors():
-        path = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{source}: {path}: {msg}")
-    return "\n".join(lines)
 
 
 def rules_from_mapping(data: Any, source: str = "rules") -> Rules:

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scoring import problems
+
 # Environment variable -> setting name.
 CONNECTION_ENVIRONMENT = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
@@ -82,8 +84,8 @@ def settings_from(
     try:
         return model.model_validate(values)
     except ValidationError as e:
-        first = e.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "(settings)"
+        first = problems(e)[0]
+        name = first.path.split(".")[0] or "(settings)"
         var = next((v for v, n in variables.items() if n == name), None)
         where = f"{name} ({var})" if var else name
-        raise SettingsError(f"setting {where}: {first['msg']}") from None
+        raise SettingsError(f"setting {where}: {first.reason}") from None

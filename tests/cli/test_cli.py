@@ -201,4 +201,4 @@ def test_routes_check_names_the_bad_key_and_exits_2(tmp_path: Path) -> None:
     path.write_text("destinations:\n  sms: {type: twilio_sms, from: '12345'}\n")
     code, _, err = invoke("routes", "check", str(path))
     assert code == 2
-    assert f"{path}: destinations.sms.account_sid: Field required" in err
+    assert f"{path}: destinations.sms.account_sid: required" in err

@@ -40,11 +40,11 @@ def test_topic_prefix_applies_to_every_topic() -> None:
         ),
         (
             {"REDIS_URL": "localhost:6379"},
-            "setting redis_url (REDIS_URL): Value error, must start with redis://",
+            "setting redis_url (REDIS_URL): must start with redis://",
         ),
         (
             {"KAFKA_BOOTSTRAP_SERVERS": "kafka"},
-            "setting kafka_bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS): Value error, 'kafka' is not host:port",
+            "setting kafka_bootstrap_servers (KAFKA_BOOTSTRAP_SERVERS): 'kafka' is not host:port",
         ),
         (
             {"LEADTEMP_CLOCK": "sundial"},
