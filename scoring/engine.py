@@ -103,6 +103,37 @@ class Engine:
             return [(LEAD, state.lead)]
         return []
 
+    def is_repeat(self, event: Event, state: LeadState) -> bool:
+        """Whether the lead already had this event (a repeated delivery: applying it does
+        nothing)."""
+        return event_fingerprint(event.event_id) in state.seen
+
+    def account_after(self, event: Event, state: LeadState | None) -> str | None:
+        """The account the event's lead is in once the event is applied: the latest profile's,
+        with what the event says merged in (it may name another account)."""
+        lead = event.lead
+        if lead is None or not (lead.model_fields_set - {"id"}):
+            return None if state is None else profile_facts(state, self.model).account
+        merged = LeadState(profile={} if state is None else dict(state.profile))
+        merge_profile(merged, lead, event.at)
+        return profile_facts(merged, self.model).account
+
+    def release(
+        self, lead_id: str, event: Event, store: StateStore
+    ) -> tuple[list[Record], LeadState]:
+        """Hand a lead over to another store before `event`, which moves it to an account this
+        store does not hold: what applying the event would do here first (its downgrades due
+        before the event, leaving its account), and the state to send on, in no account. The
+        other store applies the event to that state; the records of both are those applying
+        the event in one store gives (tests/scoring/test_moves.py)."""
+        state = store.lead(lead_id)
+        assert state is not None
+        records = self._lead_crossings(lead_id, state, event.at, store)
+        if state.account is not None:
+            records += self._leave_account(lead_id, state.account, event, store)
+            state.account = None
+        return records, state
+
     def apply(self, event: Event, store: StateStore) -> Outcome:
         """Apply one validated event; downgrades due before it (for its lead) come first."""
         out = Outcome()
@@ -393,7 +424,7 @@ class Engine:
         if account is None or lead_id not in account.members:
             return []
         records = self._account_window_ends(account_id, account, event.at, store)
-        del account.members[lead_id]
+        account.members.pop(lead_id, None)  # (a window end may have pruned it just now)
         account.clock = max(account.clock, event.at)
         return records + self._account_change(account_id, account, event, None, store, None)
 

@@ -133,6 +133,7 @@ class LeadState:
     next_drop: int | None  # when the temperature falls by time alone, if nothing happens
     top: list[list[Any]]  # [kind, signal, at, points]
     seen: RecentIds
+    moves: int  # how often it moved to another owner (the live worker: streams/placement.py)
     facts: Any = field(default=None, compare=False, repr=False)  # profile.ProfileFacts cache
 
     # Written out because, compiled, this __init__ is native and a generated one stays Python
@@ -160,6 +161,7 @@ class LeadState:
         next_drop: int | None = None,
         top: list[list[Any]] | None = None,
         seen: RecentIds | None = None,
+        moves: int = 0,
         facts: Any = None,
     ) -> None:
         self.clock = clock
@@ -183,6 +185,7 @@ class LeadState:
         self.next_drop = next_drop
         self.top = [] if top is None else top
         self.seen = RecentIds(SEEN_IDS_PER_LEAD) if seen is None else seen
+        self.moves = moves
         self.facts = facts
 
     def to_bytes(self) -> bytes:
@@ -206,12 +209,14 @@ class LeadState:
             [[_encode(kind), _encode(signal), at - clock, _compact_number(points)]
              for kind, signal, at, points in self.top],
             self.seen.text,
+            # (written only once it moved: a state that never did keeps its size)
+            *((self.moves,) if self.moves else ()),
         ])  # fmt: skip
 
     @classmethod
     def from_bytes(cls, data: bytes) -> LeadState:
         (fmt, clock, temp, eng, neg, intent, profile, flags, budget_at, need_at, timeline_at,
-         sql, last_scored, last_alert, account, next_drop, top, seen) = orjson.loads(
+         sql, last_scored, last_alert, account, next_drop, top, seen, *moved) = orjson.loads(
             data)  # fmt: skip
         if fmt != FORMAT:
             raise ValueError(f"lead state format {fmt} is not {FORMAT}")
@@ -221,7 +226,7 @@ class LeadState:
             bool(flags & 1), bool(flags & 2), bool(flags & 4), bool(flags & 8), bool(flags & 16),
             budget_at, need_at, timeline_at, sql, last_scored, last_alert, account, next_drop,
             [[_decode(k), _decode(s), at + clock, p] for k, s, at, p in top],
-            RecentIds(SEEN_IDS_PER_LEAD, seen),
+            RecentIds(SEEN_IDS_PER_LEAD, seen), moved[0] if moved else 0,
         )  # fmt: skip
 
     def profile_value(self, name: str) -> Any:

@@ -191,3 +191,11 @@ def test_a_lead_whose_late_event_names_the_account_counts_as_an_engaged_stakehol
         (c["warm_leads"], 1) for c in changes
     ]
     assert changes[-1]["warm_leads"] == ["lead-1"]
+
+
+def test_a_lead_leaving_its_account_as_its_stakeholder_window_ends_leaves_it_cleanly() -> None:
+    # Its window ends with the event that moves it: the account has already let it go.
+    records = replay([opened("a", "pat@acme.com", "2026-10-05T09:00:00Z"),
+                      opened("a", "pat@globex.com", "2026-11-04T09:00:00Z")])  # fmt: skip
+    joined = account_changes(records, "globex.com")
+    assert [(c["from"], c["engaged_stakeholders"]) for c in joined] == [(None, 1)]
