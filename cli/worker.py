@@ -6,7 +6,13 @@ from typing import Any
 
 import click
 
-from cli.options import bind_or_exit, connection_options, load_rules_or_exit, settings_or_exit
+from cli.options import (
+    bind_or_exit,
+    connection_options,
+    fail,
+    load_rules_or_exit,
+    settings_or_exit,
+)
 from streams.settings import ENVIRONMENT, Settings
 
 
@@ -26,9 +32,13 @@ from streams.settings import ENVIRONMENT, Settings
 @click.option("--loglevel", default="info", show_default=True)
 def worker(loglevel: str, **flags: Any) -> None:
     """Score events from Kafka live, with state in Redis."""
+    from streams.layout import LayoutError
     from streams.worker import run_worker
 
     settings = settings_or_exit(flags, Settings, ENVIRONMENT)
     rules = load_rules_or_exit(settings.rules_path)
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT")
-    run_worker(settings, rules, http_socket, loglevel)
+    try:
+        run_worker(settings, rules, http_socket, loglevel)
+    except LayoutError as e:
+        fail(str(e))

@@ -92,7 +92,7 @@ class Demo:
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "REDIS_URL": redis_url,
             "LEADTEMP_TOPIC_PREFIX": prefix,
-            "LEADTEMP_REDIS_PREFIX": "{" + (prefix.rstrip(".") or "lt") + "}:",
+            "LEADTEMP_REDIS_PREFIX": (prefix.rstrip(".") or "lt") + ":",
             "LEADTEMP_METRICS_PORT": str(worker_port),
             "LEADTEMP_NOTIFIER_METRICS_PORT": str(notifier_port),
             # On shared services, consumer groups of their own too (not a deployment's).

@@ -1,13 +1,15 @@
-"""The Faust app: the ingest hop (streams/ingest.py) -> repartition topic -> score agent; timers.
+"""The Faust app: the ingest hop (streams/ingest.py) -> the re-keyed topic -> the score agent
+(streams/score.py); the decay timer; the checks and endpoints of an operator.
 
 Faust acks a buffered batch in a `finally`, even when the agent was interrupted, so the
 offsets Kafka keeps of the re-keyed topic are not trusted: the offsets applied to state are
-kept in Redis, with the state, and a worker starts from them whenever it is assigned a
-partition (streams/fastdrain.py: FastDrainConsumer.seek_to_committed).
+kept in Redis, with the state, and a worker taking over a partition starts after them
+(streams/fastdrain.py: FastDrainConsumer.seek_to_committed), raising its epoch first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import logging
@@ -18,19 +20,22 @@ from typing import Any
 
 import faust
 
-from scoring import REPARTITION_TOPIC, Engine, Rules, engine_build
+from scoring import REPARTITION_TOPIC, Engine, Rules, engine_build, rules_fingerprint
 from streams import metrics
 from streams.fastdrain import FastDrainTransport
 from streams.health import Progress
 from streams.http import web_app
-from streams.ingest import Ingest
-from streams.pipeline import Incoming, Pipeline, with_backoff
+from streams.ingest import Forwarder, Ingest, Router
+from streams.messages import Incoming
 from streams.plumbing.clients import redis_client
 from streams.plumbing.clock import now_ms
 from streams.plumbing.http import redis_answers, serve
-from streams.reindex import reschedule_if_rules_changed
+from streams.publish import Publisher
+from streams.reindex import reindex
+from streams.score import Scorer
 from streams.settings import Settings
 from streams.store import RedisState
+from streams.timer import Timer
 
 log = logging.getLogger("leadtemp.worker")
 
@@ -50,7 +55,7 @@ def _incoming(event: Any) -> Incoming:
 def build_app(
     settings: Settings, rules: Rules, http_socket: socket.socket | None = None
 ) -> faust.App:
-    """A Faust app wired to the pipeline (run it with faust.Worker); HTTP endpoints on
+    """A Faust app wired to the hops (run it with faust.Worker); HTTP endpoints on
     `http_socket` when given."""
     # Faust keeps table stores in a data directory, by default `<group>-data` in the current
     # directory; the worker has no tables, so a temporary one leaves nothing behind.
@@ -77,15 +82,19 @@ def build_app(
     without_faust_monitor(app)
     redis = redis_client(settings)
     state = RedisState(redis, settings.redis_prefix)
+    engine = Engine(rules)
 
     async def send(
         topic: str, key: bytes | None, value: bytes, timestamp: float | None, partition: int | None
     ) -> Any:
         return await app.producer.send(topic, key, value, partition, timestamp, None)
 
-    pipeline = Pipeline(settings, Engine(rules), state, send)
-    inputs, rekeyed = Progress(), pipeline.progress  # of the input and re-keyed partitions
-    ingest = Ingest(settings, pipeline, inputs)
+    publisher = Publisher(settings, state, send)
+    scorer = Scorer(settings, engine, state, publisher)
+    timer = Timer(scorer)
+    inputs, rekeyed = Progress(), scorer.progress  # of the input and re-keyed partitions
+    router = Router(engine, state.directory, settings.partitions)
+    ingest = Ingest(settings, Forwarder(settings, router, publisher), inputs)
     by_lead = app.topic(
         settings.topic(REPARTITION_TOPIC),
         key_type=bytes,
@@ -104,22 +113,21 @@ def build_app(
         # Each message is a bundle of up to batch_size events: take a few, without waiting
         # long for more.
         async for events in stream.take_events(SCORE_BUNDLES, within=min(within, 0.005)):
-            await pipeline.score([_incoming(e) for e in events])
+            await scorer.score([_incoming(e) for e in events])
 
     @app.timer(interval=settings.timer_interval_ms / 1000)
     async def decay_timer() -> None:
-        while await pipeline.tick() >= 1000:
+        while await timer.tick() >= 1000:
             pass  # more were due than one round takes
 
     @app.timer(interval=OUTBOX_CHECK_SECONDS)
     async def recover_outboxes() -> None:
-        # A batch whose worker died after committing and before publishing: its records
-        # are republished by whichever worker notices (older than any live publish takes).
+        # A batch committed here whose publishing failed for good (the confirmation gave
+        # up): published again (older than any live publish takes).
         older_than = now_ms() - OUTBOX_GRACE_MS
-        if republished := await pipeline.republish_outboxes(older_than):
-            log.warning(
-                "republished %d batches whose worker stopped before publishing", republished
-            )
+        for p in list(scorer.epochs):
+            if republished := await publisher.republish_outboxes(p, older_than):
+                log.warning("partition %d: republished %d batches not confirmed", p, republished)
 
     @app.timer(interval=LAG_CHECK_SECONDS)
     async def measure_lag() -> None:
@@ -130,26 +138,27 @@ def build_app(
         held = [tp for tp in app.consumer.assignment() if tp.topic == by_lead.get_topic_name()]
         rekeyed.forget(set(rekeyed.held()) - {(tp.topic, tp.partition) for tp in held})
         with contextlib.suppress(Exception):
-            applied = await state.applied_offsets([f"{tp.topic}:{tp.partition}" for tp in held])
             highwaters = await app.consumer.highwaters(*held) if held else {}
             for tp in held:
-                rekeyed.processed((tp.topic, tp.partition),
-                                  applied.get(f"{tp.topic}:{tp.partition}", -1) + 1)  # fmt: skip
+                applied = await state.applied_offset(tp.partition)
+                rekeyed.processed((tp.topic, tp.partition), applied + 1)
                 if tp in highwaters:
                     rekeyed.written((tp.topic, tp.partition), highwaters[tp])
+        with contextlib.suppress(Exception):
+            await timer.measure()
         report_progress([inputs, rekeyed], settings.stuck_after_s)
 
-    async def applied_starts(assigned: set[Any]) -> dict[Any, int]:
+    async def take_over(assigned: set[Any]) -> dict[Any, int]:
         # The re-keyed partitions start after what Redis says was applied (or at the start,
         # where nothing is yet); an offset the retention removed resets to the earliest kept.
-        mine = [tp for tp in assigned if tp.topic == by_lead.get_topic_name()]
-        names = [f"{tp.topic}:{tp.partition}" for tp in mine]
-        applied = await with_backoff(
-            "reading applied offsets", lambda: state.applied_offsets(names)
-        )
-        return {tp: applied.get(name, -1) + 1 for tp, name in zip(mine, names, strict=True)}
+        mine = {tp.partition: tp for tp in assigned if tp.topic == by_lead.get_topic_name()}
+        scorer.give_up(set(scorer.epochs) - set(mine))
+        starts = await scorer.take_over(set(mine) - set(scorer.epochs))
+        reindexing.append(asyncio.ensure_future(reindex(scorer, engine, rules)))
+        return {mine[p]: offset for p, offset in starts.items()}
 
-    app.consumer.start_offsets = applied_starts
+    reindexing: list[asyncio.Future[None]] = []
+    app.consumer.start_offsets = take_over
 
     async def readiness() -> dict[str, bool]:
         """Redis answers; this worker holds partitions (it is in the group, so Kafka answers
@@ -172,24 +181,16 @@ def build_app(
         return {"not_wedged": not wedged}
 
     if http_socket is not None:
-        endpoints = web_app(state, pipeline.engine.model, readiness, liveness)
+        endpoints = web_app(state, engine.model, settings.partitions, readiness, liveness)
 
         @app.task
         async def serve_http() -> None:
             await serve(endpoints, http_socket)
 
     @app.task
-    async def reschedule_for_rules() -> None:
-        await reschedule_if_rules_changed(state, pipeline.engine, rules)
-
-    @app.task
     async def on_start() -> None:
         log.info("scoring engine: %s build", engine_build())
-        republished = await pipeline.republish_outboxes()
-        if republished:
-            log.info(
-                "republished %d committed batches a previous worker had not confirmed", republished
-            )
+        metrics.RULES.labels(rules.version, rules_fingerprint(rules)).set(1)
 
     return app
 

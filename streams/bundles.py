@@ -1,44 +1,89 @@
-"""Bundles: many re-keyed events in one message of the repartition topic.
+"""Bundles: many items in one message of the re-keyed topic.
 
-The ingest agent sends, per batch, one message per target partition holding every event bound
-for it, in order; the partition is chosen from the lead (or visitor) id, so a lead's events
-still share one partition and keep their order. One Kafka message per bundle instead of per
-event takes most of Faust's per-message cost out of the second hop. The bundle is applied
-atomically (its offset is the unit of the applied-offset fence)."""
+The ingest hop sends, per batch, one message per target partition holding every event bound
+for it, in order; the partition is the one that owns the state the event's scoring touches
+(streams/placement.py), so an account's events share one partition and keep their order. One
+Kafka message per bundle instead of per event takes most of Faust's per-message cost out of
+this hop. A bundle is the unit of the applied-offset fence: its offset counts as applied
+with its last item.
+
+Besides events, the score hop sends items to another partition when state changes owner: a
+lead whose account moved (ARRIVE: its state travels with the event that moved it), a visitor
+linked by a lead that lives elsewhere (LINK to the visitor's owner, then STITCH with its held
+page views to the lead's)."""
 
 from __future__ import annotations
 
 import math
 import struct
-import zlib
+from dataclasses import dataclass
+from typing import Any
 
-MAGIC = b"LTB1"
-_ITEM = struct.Struct(">dI")  # Kafka timestamp of the original message (s; NaN: none), length
+import orjson
+
+MAGIC = b"LTB2"
+OLD_MAGIC = b"LTB1"  # bundles of events only, written before items had kinds
+# Kafka timestamp of the original message (s; NaN: none), kind, length of the event, of the
+# attachment.
+_ITEM = struct.Struct(">dBII")
+_OLD_ITEM = struct.Struct(">dI")
+
+EVENT = 0  # an event for the state this partition owns; attachment: {"v": lead} when its
+#            visitor is known to be linked to that lead
+LINK = 1  # a lead's event naming an unlinked visitor, at the visitor's owner: claim it
+STITCH = 2  # that event at the lead's owner, with the visitor's held page views: {"held": [...]}
+ARRIVE = 3  # a lead's event at its new owner, with the lead's state: {"lead", "gen", "state"}
 
 
-def partition_of(routing_key: bytes, partitions: int) -> int:
-    """The repartition topic's partition of a lead or visitor id (stable across processes)."""
-    return zlib.crc32(routing_key) % partitions
+@dataclass(frozen=True, slots=True)
+class Item:
+    timestamp: float | None
+    kind: int
+    value: bytes
+    attachment: dict[str, Any] | None = None
 
 
-def bundle(items: list[tuple[float | None, bytes]]) -> bytes:
-    """One message holding (original timestamp, event bytes) pairs, in order."""
+def bundle(items: list[Item]) -> bytes:
+    """One message holding the items, in order."""
     parts = [MAGIC]
-    for ts, value in items:
-        parts.append(_ITEM.pack(math.nan if ts is None else ts, len(value)))
-        parts.append(value)
+    for item in items:
+        extra = orjson.dumps(item.attachment) if item.attachment else b""
+        ts = math.nan if item.timestamp is None else item.timestamp
+        parts.append(_ITEM.pack(ts, item.kind, len(item.value), len(extra)))
+        parts.append(item.value)
+        parts.append(extra)
     return b"".join(parts)
 
 
-def unbundle(message: bytes) -> list[tuple[float | None, bytes]] | None:
+def unbundle(message: bytes) -> list[Item] | None:
     """The items of a bundle, or None when the message is a single event (not a bundle)."""
-    if not message.startswith(MAGIC):
-        return None
-    items: list[tuple[float | None, bytes]] = []
+    if message.startswith(MAGIC):
+        return _items(message)
+    if message.startswith(OLD_MAGIC):
+        return _old_items(message)
+    return None
+
+
+def _items(message: bytes) -> list[Item]:
+    items: list[Item] = []
     pos, end = len(MAGIC), len(message)
     while pos < end:
-        ts, size = _ITEM.unpack_from(message, pos)
+        ts, kind, size, extra_size = _ITEM.unpack_from(message, pos)
         pos += _ITEM.size
-        items.append((None if math.isnan(ts) else ts, message[pos : pos + size]))
+        value = message[pos : pos + size]
+        pos += size
+        extra = orjson.loads(message[pos : pos + extra_size]) if extra_size else None
+        pos += extra_size
+        items.append(Item(None if math.isnan(ts) else ts, kind, value, extra))
+    return items
+
+
+def _old_items(message: bytes) -> list[Item]:
+    items: list[Item] = []
+    pos, end = len(OLD_MAGIC), len(message)
+    while pos < end:
+        ts, size = _OLD_ITEM.unpack_from(message, pos)
+        pos += _OLD_ITEM.size
+        items.append(Item(None if math.isnan(ts) else ts, EVENT, message[pos : pos + size]))
         pos += size
     return items

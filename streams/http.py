@@ -16,15 +16,17 @@ from streams.store import RedisState
 
 
 def web_app(
-    state: RedisState, model: Model, checks: Checks, liveness: Checks | None = None
-) -> web.Application:
+    state: RedisState, model: Model, partitions: int, checks: Checks,
+    liveness: Checks | None = None,
+) -> web.Application:  # fmt: skip
     """The worker's endpoints: health_app's, and the explained state of leads and accounts."""
 
     def explain(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
             key = request.match_info["id"]
             try:
-                report = await asyncio.wait_for(report_of(state, model, kind, key), timeout=5)
+                found = report_of(state, model, kind, key, partitions)
+                report = await asyncio.wait_for(found, timeout=5)
             except (TimeoutError, OSError, RedisError) as e:
                 unavailable = {"error": "redis_unavailable", "detail": type(e).__name__}
                 return json_response(unavailable, 503)

@@ -1,12 +1,14 @@
 """The input hop: the four input topics, read in batches with aiokafka, each message validated
-once and forwarded to the re-keyed topic (or dead-lettered), offsets committed only after.
+once, routed to the partition of the re-keyed topic that owns its state (or dead-lettered),
+offsets committed only after.
 
 Not a Faust agent: Faust acknowledges a batch in a `finally`, also when it was interrupted,
 so a stop during a retry used to lose the batch; and its per-message delivery cost ≈80 µs
 a message here. This consumer commits a batch's offsets only once the broker has every
 message it forwarded and every dead letter, so any stop (SIGTERM, SIGKILL, a rebalance, a
 crash) before that reads the batch again; what was forwarded twice is a duplicate the score
-hop drops (its event id). It runs in the worker's event loop (a task of the Faust app).
+hop drops (its event id). It runs in the worker's event loop (a task of the Faust app), or
+alone (`leadtemp worker --role ingest`).
 """
 
 from __future__ import annotations
@@ -14,15 +16,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
 
+from scoring import REPARTITION_TOPIC, Engine, Event, Record, Rejection, parse_event
+from streams import metrics
+from streams.bundles import EVENT, LINK, Item, bundle
+from streams.directory import Directory
 from streams.health import Progress
-from streams.pipeline import Incoming, Pipeline, with_backoff
+from streams.messages import PROCESSING_ERROR, Incoming, dead_letter_of
+from streams.metrics import with_backoff
+from streams.placement import lead_partition, partition_of
+from streams.plumbing.clock import now_ms
+from streams.plumbing.isolation import error_detail, isolating
 from streams.plumbing.kafka_backoff import with_metadata_backoff
+from streams.publish import Publisher, outgoing_of
 from streams.settings import Settings
 
 log = logging.getLogger("leadtemp.worker")
@@ -30,14 +42,127 @@ log = logging.getLogger("leadtemp.worker")
 # How long a rebalance waits for the batch in flight to be forwarded and committed before it
 # lets the partitions go anyway (the next owner then forwards that batch again: duplicates).
 REVOKE_WAIT_S = 30.0
+# A bundle stays well below the producer's and broker's 4 MiB message limit.
+MAX_BUNDLE_BYTES = 3 * 1024 * 1024
+
+Route = tuple[int, int, dict[str, Any] | None]  # (partition, item kind, attachment)
+
+
+class Router:
+    """Where each event goes: the partition its lead is placed on (the directory), that of its
+    visitor while no lead claimed it."""
+
+    def __init__(self, engine: Engine, directory: Directory, partitions: int) -> None:
+        self.engine = engine
+        self.directory = directory
+        self.partitions = partitions
+
+    async def routes(self, events: Sequence[Event]) -> list[Route]:
+        """The route of each event. A lead seen for the first time is placed here, by its
+        first event (its account, else its id), before any of its events is sent: every
+        later event of it, in this batch or another, then goes to the same partition."""
+        leads = {e.lead_id for e in events if e.lead_id is not None}
+        visitors = {e.visitor_id for e in events if e.visitor_id is not None}
+        linked = await self.directory.visitors(visitors) if visitors else {}
+        placed = await self.directory.leads(leads | set(linked.values())) if leads or linked else {}
+        new: dict[str, int] = {}
+        for e in events:
+            lead = e.lead_id
+            if lead is not None and lead not in placed and lead not in new:
+                new[lead] = lead_partition(self.engine, e, None, lead, self.partitions)
+        if new:
+            placed.update(await self.directory.claim_leads(new))
+        return [self._route(e, placed, linked) for e in events]
+
+    def _route(
+        self, event: Event, placed: dict[str, tuple[int, int]], linked: dict[str, str]
+    ) -> Route:
+        visitor, lead = event.visitor_id, event.lead_id
+        if lead is None:  # an anonymous page view
+            assert visitor is not None
+            if visitor not in linked:
+                return partition_of(visitor, self.partitions), EVENT, None
+            owner = linked[visitor]
+            return self._where(owner, placed), EVENT, {"v": owner}
+        p = placed[lead][0]
+        if visitor is None:
+            return p, EVENT, None
+        if visitor in linked:
+            return p, EVENT, {"v": linked[visitor]}
+        at_visitor = partition_of(visitor, self.partitions)
+        # An unlinked visitor's held page views are on its own partition: there first.
+        return (p, EVENT, None) if at_visitor == p else (at_visitor, LINK, None)
+
+    def _where(self, lead: str, placed: dict[str, tuple[int, int]]) -> int:
+        return placed[lead][0] if lead in placed else partition_of(lead, self.partitions)
+
+
+class Forwarder:
+    """Validate, route and forward a batch of input messages; dead-letter what is bad."""
+
+    def __init__(self, settings: Settings, router: Router, publisher: Publisher) -> None:
+        self.settings = settings
+        self.router = router
+        self.publisher = publisher
+        self.repartition_topic = settings.topic(REPARTITION_TOPIC)
+
+    async def ingest(self, batch: Sequence[Incoming]) -> None:
+        """Returns once the broker has every forwarded message and dead letter, so committing
+        the batch after this never loses one. A message whose forwarding fails for a reason
+        other than an outage is dead-lettered as `processing_error`; the rest go on."""
+        now = now_ms()
+        parsed = [(msg, parse_event(msg.value, now)) for msg in batch]
+        await isolating(parsed, self._forward, self._forwarding_failed)
+
+    async def _forward(self, parsed: Sequence[tuple[Incoming, Event | Rejection]]) -> None:
+        """Every event of `parsed` to its partition of the re-keyed topic, bundled; every
+        rejection to the dead letters; counted once all of it is acknowledged."""
+        events = [(msg, e) for msg, e in parsed if not isinstance(e, Rejection)]
+        routes = await with_backoff("reading the directory",
+                                    lambda: self.router.routes([e for _, e in events]))  # fmt: skip
+        bundles: dict[int, list[list[Item]]] = {}
+        sizes: dict[int, int] = {}
+        for (msg, _), (p, kind, attachment) in zip(events, routes, strict=True):
+            assert msg.value is not None  # parse_event accepted it
+            if p not in bundles or sizes[p] + len(msg.value) > MAX_BUNDLE_BYTES:
+                bundles.setdefault(p, []).append([])
+                sizes[p] = 0
+            bundles[p][-1].append(Item(msg.timestamp, kind, msg.value, attachment))
+            sizes[p] += len(msg.value) + 17
+        letters: list[Record] = [dead_letter_of(msg, e.reason, e.detail)
+                                 for msg, e in parsed if isinstance(e, Rejection)]  # fmt: skip
+
+        async def send_all() -> None:
+            send = self.publisher.send
+            deliveries = [
+                await send(self.repartition_topic, None, bundle(items), None, p)
+                for p, in_order in bundles.items()
+                for items in in_order
+            ]
+            deliveries += await self.publisher.enqueue(outgoing_of(letters))
+            await asyncio.gather(*deliveries)
+
+        await with_backoff("forwarding events", send_all, "kafka")
+        for _, event in parsed:  # once, now that the broker has them all
+            if isinstance(event, Rejection):
+                metrics.DEAD_LETTERS.labels(event.reason).inc()
+            else:
+                metrics.EVENTS.labels(event.channel, event.type).inc()
+
+    async def _forwarding_failed(
+        self, item: tuple[Incoming, Event | Rejection], error: Exception
+    ) -> None:
+        letter = dead_letter_of(item[0], PROCESSING_ERROR, error_detail(error))
+        await self.publisher.publish(outgoing_of([letter]))
+        metrics.DEAD_LETTERS.labels(PROCESSING_ERROR).inc()
 
 
 class Ingest:
     """Reads, validates and forwards input messages until cancelled."""
 
-    def __init__(self, settings: Settings, pipeline: Pipeline, progress: Progress) -> None:
+    def __init__(self, settings: Settings, forwarder: Forwarder, progress: Progress) -> None:
         self.settings = settings
-        self.pipeline = pipeline
+        self.forwarder = forwarder
         self.progress = progress
         self.consumer: AIOKafkaConsumer | None = None
         self._batch = asyncio.Lock()  # held while a batch is forwarded and committed
@@ -79,7 +204,7 @@ class Ingest:
                      r.timestamp / 1000 if r.timestamp is not None and r.timestamp >= 0 else None)
             for records in fetched.values() for r in records
         ]  # fmt: skip
-        await self.pipeline.ingest(batch)
+        await self.forwarder.ingest(batch)
         offsets = {tp: records[-1].offset + 1 for tp, records in fetched.items()}
         owned = consumer.assignment()
         try:

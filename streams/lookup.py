@@ -10,9 +10,11 @@ from streams.plumbing.clock import now_ms
 from streams.store import RedisState
 
 
-async def report_of(state: RedisState, model: Model, kind: str, key: str) -> dict[str, Any] | None:
+async def report_of(
+    state: RedisState, model: Model, kind: str, key: str, partitions: int
+) -> dict[str, Any] | None:
     """The explained state of a lead or account now, or None when Redis has none."""
-    found = await state.get(kind, key)
+    found = await state.get(kind, key, partitions)
     if found is None:
         return None
     if kind == LEAD:

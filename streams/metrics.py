@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from streams.plumbing.backoff import counted_backoff
+
 EVENTS = Counter("leadtemp_events_total", "Input events consumed", ["channel", "type"])
 DEAD_LETTERS = Counter("leadtemp_dead_letters_total", "Messages dead-lettered", ["reason"])
 DUPLICATES = Counter("leadtemp_duplicates_total", "Redelivered events skipped", ["kind"])
@@ -27,7 +29,21 @@ ALERTS = Counter("leadtemp_alerts_total", "Alerts raised", ["kind", "priority"])
 ALERTS_SUPPRESSED = Counter(
     "leadtemp_alerts_suppressed_total", "Alerts held back by the cooldown", ["kind", "priority"]
 )
-REDIS_RETRIES = Counter("leadtemp_redis_retries_total", "Batches recomputed or retried", ["why"])
+REDIS_RETRIES = Counter(
+    "leadtemp_redis_retries_total",
+    "Batches computed again (why=state_not_read: states found missing while computing) or "
+    "dropped (why=raced: another worker owns the partition now)",
+    ["why"],
+)
+MOVES = Counter("leadtemp_moves_total", "Leads moved to another partition with their account")
+FORWARDED = Counter(
+    "leadtemp_forwarded_total", "Items sent on to the partition that owns their state"
+)
+DUE_BACKLOG = Gauge(
+    "leadtemp_due_backlog",
+    "Per partition this worker owns: leads and accounts due for a change by time, not done",
+    ["partition"],
+)
 REDIS_ERRORS = Counter("leadtemp_redis_errors_total", "Redis calls that failed")
 KAFKA_ERRORS = Counter("leadtemp_kafka_errors_total", "Kafka produce calls that failed")
 DOWNGRADES_BY_TIME = Counter("leadtemp_downgrades_by_time_total", "Decay and window downgrades")
@@ -53,3 +69,6 @@ RULES = Gauge(
     "1 for the rules this worker scores with: their version and the fingerprint of their content",
     ["version", "fingerprint"],
 )
+
+# Redis and Kafka calls retried while they fail transiently, each failure counted.
+with_backoff = counted_backoff(REDIS_ERRORS, KAFKA_ERRORS)

@@ -4,6 +4,7 @@ until SIGINT or SIGTERM."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import socket
 import sys
@@ -12,6 +13,9 @@ import faust
 
 from scoring import REPARTITION_TOPIC, Rules
 from streams.app import build_app
+from streams.keys import Keys
+from streams.layout import ensure_layout
+from streams.plumbing.clients import redis_client
 from streams.plumbing.logs import quiet_repeats
 from streams.plumbing.topics import all_topics, ensure_topics, partition_count
 from streams.settings import Settings
@@ -20,10 +24,13 @@ from streams.settings import Settings
 def run_worker(
     settings: Settings, rules: Rules, http_socket: socket.socket | None, loglevel: str
 ) -> None:
+    """The worker until SIGINT or SIGTERM; LayoutError, before anything starts, when the state
+    in Redis is placed for another partition count."""
     ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
-    # Ingest picks the repartition topic's partition itself: use the count it really has.
+    # State is placed by the re-keyed topic's partition: use the count it really has.
     by_lead = partition_count(settings.kafka_bootstrap_servers, settings.topic(REPARTITION_TOPIC))
     settings = settings.model_copy(update={"partitions": by_lead})
+    asyncio.run(_check_layout(settings))
     app = build_app(settings, rules, http_socket)
     tune_gc_for_service()
     repeats = quiet_repeats()
@@ -34,6 +41,14 @@ def run_worker(
 
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
     service_worker(app, loglevel).execute_from_commandline()
+
+
+async def _check_layout(settings: Settings) -> None:
+    redis = redis_client(settings)
+    try:
+        await ensure_layout(redis, Keys(settings.redis_prefix), settings.partitions)
+    finally:
+        await redis.aclose()
 
 
 def tune_gc_for_service() -> None:

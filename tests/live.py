@@ -229,17 +229,21 @@ def generated(n: int, leads: int) -> list[bytes]:
     return list(events(n, leads, accounts=0, days=60, seed=11, start_ms=start))
 
 
+def redis_prefix_of(w: Worker) -> str:
+    return w.env["LEADTEMP_REDIS_PREFIX"]
+
+
 def applied_offsets(w: Worker) -> dict[int, int]:
     """The last applied offset of each repartition partition, from Redis."""
     import redis
 
     client = redis.Redis.from_url(w.services.redis_url)
+    prefix = redis_prefix_of(w)
     try:
-        keys = list(client.scan_iter(w.prefix.replace(".", ":") + "applied:*"))
+        keys = list(client.scan_iter("{" + prefix + "p*}:applied"))
         values = client.mget(keys) if keys else []
-        return {
-            int(k.decode().rsplit(":", 1)[1]): int(v) for k, v in zip(keys, values, strict=True)
-        }
+        return {int(k.decode()[len(prefix) + 2 :].split("}")[0]): int(v)
+                for k, v in zip(keys, values, strict=True)}  # fmt: skip
     except redis.ConnectionError:
         return {}  # Redis is restarting
     finally:
@@ -258,7 +262,7 @@ def routed_messages(w: Worker) -> list[Any]:
 
 def events_of(message: Any) -> list[bytes]:
     items = unbundle(message.value)
-    return [message.value] if items is None else [v for _, v in items]
+    return [message.value] if items is None else [item.value for item in items]
 
 
 def applied_total(w: Worker) -> int:
@@ -276,15 +280,15 @@ def routed_in_partition_order(w: Worker) -> list[bytes]:
 
 
 def lead_states(w: Worker) -> dict[str, Any]:
+    """Every lead's state in Redis, by lead id (wherever it is placed)."""
     import redis
 
     from scoring.state import LeadState
 
     client = redis.Redis.from_url(w.services.redis_url)
-    prefix = w.prefix.replace(".", ":") + "lead:"
     try:
-        return {k.decode()[len(prefix):]: LeadState.from_bytes(client.get(k))
-                for k in client.scan_iter(prefix + "*")}  # fmt: skip
+        return {k.decode().rsplit(":lead:", 1)[1]: LeadState.from_bytes(client.get(k))
+                for k in client.scan_iter("{" + redis_prefix_of(w) + "p*}:lead:*")}  # fmt: skip
     finally:
         client.close()
 

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from scoring import Model, Rules
+from streams.layout import layout_of
 from streams.lookup import report_of
 from streams.plumbing.clients import redis_client
 from streams.plumbing.settings import Connections
@@ -20,8 +21,11 @@ def report(settings: Connections, rules: Rules, kind: str, key: str) -> dict[str
     async def fetch() -> dict[str, Any] | None:
         redis = redis_client(settings)
         try:
-            return await report_of(RedisState(redis, settings.redis_prefix), Model(rules), kind,
-                                   key)  # fmt: skip
+            state = RedisState(redis, settings.redis_prefix)
+            layout = await layout_of(redis, state.keys)
+            if layout is None:  # no worker ever started here
+                return None
+            return await report_of(state, Model(rules), kind, key, layout.partitions)
         finally:
             await redis.aclose()
 

@@ -24,12 +24,14 @@ async def isolating(
     items: Sequence[T],
     process: Callable[[Sequence[T]], Awaitable[None]],
     failed: Callable[[T, Exception], Awaitable[None]],
+    passes: tuple[type[Exception], ...] = (),
 ) -> None:
     """`process(items)`; where it raises, the same for each half, and `failed(item, error)`
-    for every single item that still raises."""
+    for every single item that still raises. Exceptions of `passes` say nothing about the
+    items: they reach the caller."""
     try:
         await process(items)
-    except asyncio.CancelledError:
+    except (asyncio.CancelledError, *passes):
         raise
     except Exception as e:
         if len(items) == 1:
@@ -38,8 +40,8 @@ async def isolating(
             await _until_it_works(lambda error=e: failed(items[0], error))
             return
         mid = len(items) // 2
-        await isolating(items[:mid], process, failed)
-        await isolating(items[mid:], process, failed)
+        await isolating(items[:mid], process, failed, passes)
+        await isolating(items[mid:], process, failed, passes)
 
 
 async def _until_it_works(call: Callable[..., Awaitable[None]]) -> None:

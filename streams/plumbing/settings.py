@@ -37,9 +37,9 @@ class Connections(BaseModel):
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1)
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", min_length=1)
     topic_prefix: str = ""
-    # One hash tag for every key: batches are multi-key transactions, which Redis Cluster
-    # allows within one slot, so the keyspace moves to a cluster unchanged.
-    redis_prefix: str = "{lt}:"
+    # Keys carry hash tags of their own (one per partition: streams/keys.py), so the prefix
+    # holds no braces.
+    redis_prefix: str = "lt:"
     partitions: int = Field(default=4, ge=1, le=1024)  # of the topics it creates
 
     @field_validator("redis_url")
@@ -47,6 +47,13 @@ class Connections(BaseModel):
     def _redis_scheme(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _no_hash_tag(cls, value: str) -> str:
+        if "{" in value or "}" in value:
+            raise ValueError("must hold no braces (keys carry hash tags of their own)")
         return value
 
     @field_validator("kafka_bootstrap_servers")

@@ -1,12 +1,16 @@
-"""Bundles of re-keyed events on the repartition topic."""
+"""Bundles: the items of one message of the re-keyed topic."""
 
 from __future__ import annotations
 
-from streams.bundles import bundle, partition_of, unbundle
+import math
+import struct
+
+from streams.bundles import ARRIVE, EVENT, LINK, Item, bundle, unbundle
 
 
-def test_a_bundle_gives_back_its_events_and_timestamps_in_order() -> None:
-    items = [(1795000000.25, b'{"a":1}'), (None, b""), (None, b'{"b":"\\u00e9"}')]
+def test_a_bundle_gives_back_its_items_in_order() -> None:
+    items = [Item(1795000000.25, EVENT, b'{"a":1}'), Item(None, LINK, b""),
+             Item(None, ARRIVE, b'{"b":"\\u00e9"}', {"lead": "pat", "moves": 1, "state": [1]})]  # fmt: skip
     assert unbundle(bundle(items)) == items
 
 
@@ -14,6 +18,6 @@ def test_a_single_event_is_not_a_bundle() -> None:
     assert unbundle(b'{"event_id": "e1"}') is None
 
 
-def test_a_lead_always_lands_on_the_same_partition() -> None:
-    assert partition_of(b"lead-1", 4) == partition_of(b"lead-1", 4)
-    assert {partition_of(f"lead-{i}".encode(), 4) for i in range(100)} == {0, 1, 2, 3}
+def test_a_bundle_of_the_layout_before_items_had_kinds_is_read_as_events() -> None:
+    old = b"LTB1" + struct.pack(">dI", 1.5, 3) + b"abc" + struct.pack(">dI", math.nan, 2) + b"de"
+    assert unbundle(old) == [Item(1.5, EVENT, b"abc"), Item(None, EVENT, b"de")]

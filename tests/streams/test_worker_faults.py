@@ -183,15 +183,16 @@ def test_a_partition_with_nothing_applied_is_read_from_its_start_whatever_kafka_
     # committed) by Faust, though none was applied: its successor must not start after them.
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from streams.bundles import bundle, partition_of
+    from streams.bundles import EVENT, Item, bundle
+    from streams.placement import partition_of
     from streams.plumbing.topics import all_topics, ensure_topics
 
     worker = Worker(services, topic_prefix, tmp_path, LEADTEMP_CLOCK="event")
     ensure_topics(services.kafka_bootstrap, all_topics(worker_settings(worker)), 4)
     line = event(1)
     rekeyed = repartition_topic(topic_prefix)
-    p = partition_of(b"lead-1", 4)
-    run(produce(services.kafka_bootstrap, [(rekeyed, None, bundle([(None, line)]))], partition=p))
+    p = partition_of("lead-1", 4)
+    run(produce(services.kafka_bootstrap, [(rekeyed, None, bundle([Item(None, EVENT, line)]))], partition=p))
 
     async def commit_past_it() -> None:
         consumer = AIOKafkaConsumer(bootstrap_servers=services.kafka_bootstrap,

@@ -31,17 +31,20 @@ if _FAIL_EVENT:
 if _FAIL_FORWARD_WHILE:
     from aiokafka.errors import KafkaConnectionError
 
-    from streams.pipeline import Pipeline
+    from scoring import REPARTITION_TOPIC
+    from streams.publish import Publisher
 
-    _init = Pipeline.__init__
+    _init = Publisher.__init__
     flag = Path(_FAIL_FORWARD_WHILE)
 
-    def init(self: Pipeline, settings: Any, engine: Any, state: Any, send: Any) -> None:
+    def init(self: Publisher, settings: Any, state: Any, send: Any) -> None:
+        rekeyed = settings.topic(REPARTITION_TOPIC)
+
         async def failing_send(topic: str, *args: Any) -> Any:
-            if topic == self.repartition_topic and flag.exists():
+            if topic == rekeyed and flag.exists():
                 raise KafkaConnectionError("injected: the broker does not answer")
             return await send(topic, *args)
 
-        _init(self, settings, engine, state, failing_send)
+        _init(self, settings, state, failing_send)
 
-    Pipeline.__init__ = init  # type: ignore[method-assign]
+    Publisher.__init__ = init  # type: ignore[method-assign]
