@@ -91,7 +91,9 @@ class Hold:
 class Ledger:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
-        self.prefix = prefix
+        # One hash tag for all the notifier's keys: its scripts take several of them, which a
+        # Redis Cluster allows within one slot (the notifier's state is small).
+        self.prefix = f"{{{prefix}alerts}}:"
         self.token = f"sending:{uuid.uuid4().hex}"  # this process's leases
         self._admit = redis.register_script(ADMIT)
         self._extend = redis.register_script(EXTEND)

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.table import Table
 
-from bench.pipeline import raw_consumer_rate
+from bench.peers import raw_consumer_rate
 from devstack.kafka_broker import start_kafka
 from devstack.processes import free_port
 from streams.plumbing.topics import ensure_topics

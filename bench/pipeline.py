@@ -1,19 +1,26 @@
-"""Benchmark: the live pipeline on a real broker and Redis (started here unless
-KAFKA_BOOTSTRAP_SERVERS and REDIS_URL are set).
+"""Benchmark: the live pipeline on a real broker and Redis, scaled out (started here unless
+KAFKA_BOOTSTRAP_SERVERS and REDIS_URL are set; the Redis Cluster is always started here).
 
-1. pre-loads N events into the input topics, then runs one worker process and measures
-   events/s from its first to its last applied event;
-2. on the same topics, the rate of a raw aiokafka consumer that only deserializes (the
-   ceiling for a Python consumer here), and the ratio;
-3. end-to-end latency (input record timestamp -> output record timestamp) at an offered
-   load of --rate events/s of new leads, measured for --seconds after --warmup seconds of
-   the same load (a freshly started broker's JIT compiler takes half of one of this
-   machine's two cores for its first ≈15 s of it), and how it splits between the two hops
-   (input -> the repartition topic's bundle, bundle -> output);
-4. Redis memory per lead.
+For each worker count W of --workers, on a single Redis, and then for --cluster-workers on a
+local 3-master Redis Cluster, on topics of their own:
 
-    .venv/bin/python -m bench.pipeline [--events N] [--leads N] [--rate R] [--seconds S]
-                                       [--warmup S]
+1. starts W worker processes (`leadtemp worker`, one group) and waits until each is ready
+   (the group settled), then produces the backlog of --events events into the input topics;
+2. measures from the first applied batch until every input message is forwarded and every
+   re-keyed message applied: events/s, CPU-seconds per event summed over the workers,
+   batches computed again (raced by another writer / state read late), leads moved with
+   their account, and on the cluster the share of state keys on each master;
+3. for W = 1 (single Redis and cluster) the end-to-end latency (input record timestamp ->
+   output record timestamp) at --rate events/s of new leads, measured for --seconds after
+   --warmup seconds of the same load, split between the two hops.
+
+In the same run, before and after the worker runs, on a topic holding the same events: a raw
+aiokafka consumer, a Faust agent that does nothing (bench/faust_ceiling.py, as the worker runs
+Faust) and the Quix Streams peer keeping a per-key counter (bench/peers.py); the worker's
+throughput is printed as a ratio of each (of the mean of their two measurements).
+
+    .venv/bin/python -m bench.pipeline [--events N] [--leads N] [--workers 1,2,4]
+        [--cluster-workers 1] [--partitions 8] [--rate R] [--seconds S] [--warmup S]
 """
 
 from __future__ import annotations
@@ -29,47 +36,39 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient
 from rich.console import Console
 from rich.table import Table
 
+from bench.faust_ceiling import agent_rate
 from bench.generate import events
+from bench.peers import quix_rate, raw_consumer_rate
 from devstack.kafka_broker import start_kafka
 from devstack.processes import free_port
-from devstack.redis_server import start_redis
+from devstack.redis_server import cluster_ports, start_redis, start_redis_cluster
 from scoring import REPARTITION_TOPIC, engine_build, rfc3339_from_ms
 from streams.bundles import unbundle
+from streams.keys import Keys, glob_escape
 from streams.plumbing.topics import all_topics, ensure_topics
-from streams.settings import worker_settings
+from streams.settings import Settings, worker_settings
 from toolkit.produce import publish
 
 console = Console()
 
 
-async def raw_consumer_rate(bootstrap: str, topics: list[str], n: int) -> float:
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                group_id=None, enable_auto_commit=False)  # fmt: skip
-    await consumer.start()
-    seen = 0
-    try:
-        start = time.perf_counter()
-        while seen < n:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            for records in batch.values():
-                for r in records:
-                    orjson.loads(r.value)
-                    seen += 1
-        return seen / (time.perf_counter() - start)
-    finally:
-        await consumer.stop()
+# ---------------------------------------------------------------- reading the workers
 
 
-def metric(metrics_port: int, sample: str) -> int:
-    """One sample of the worker's /metrics (0 while it does not answer or has none)."""
+def metric(metrics_port: int, sample: str) -> float:
+    """One sample of a worker's /metrics (0 while it does not answer or has none)."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as r:
             text = r.read().decode()
@@ -77,8 +76,199 @@ def metric(metrics_port: int, sample: str) -> int:
         return 0
     for line in text.splitlines():
         if line.startswith(sample + " "):
-            return int(float(line.split()[1]))
+            return float(line.split()[1])
     return 0
+
+
+def ready(metrics_port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/readyz", timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, every: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not after {timeout:.0f}s")
+        time.sleep(every)
+
+
+# ---------------------------------------------------------------- one deployment
+
+
+@dataclass
+class Deployment:
+    """One deployment's topics and state (a prefix of their own) and its worker processes."""
+
+    bootstrap: str
+    redis_url: str
+    cluster: bool
+    partitions: int
+    work: Path
+    prefix: str = field(default_factory=lambda: f"bench{uuid.uuid4().hex[:6]}.")
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return worker_settings({"kafka_bootstrap_servers": self.bootstrap,
+                                "redis_url": self.redis_url, "redis_cluster": self.cluster,
+                                "topic_prefix": self.prefix, "redis_prefix": self.prefix,
+                                "partitions": self.partitions})  # fmt: skip
+
+    def redis(self) -> Any:
+        if self.cluster:
+            return redis.RedisCluster.from_url(self.redis_url)
+        return redis.Redis.from_url(self.redis_url)
+
+    def start(self, n: int) -> None:
+        ensure_topics(self.bootstrap, all_topics(self.settings), self.partitions)
+        for i in range(n):
+            port = free_port()
+            env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                   "REDIS_URL": self.redis_url, "LEADTEMP_REDIS_CLUSTER": str(self.cluster),
+                   "LEADTEMP_TOPIC_PREFIX": self.prefix, "LEADTEMP_REDIS_PREFIX": self.prefix,
+                   "LEADTEMP_PARTITIONS": str(self.partitions),
+                   "LEADTEMP_GROUP_ID": f"{self.prefix}worker",
+                   "LEADTEMP_METRICS_PORT": str(port)}  # fmt: skip
+            log = open(self.work / f"{self.prefix}worker-{i}.log", "wb")  # noqa: SIM115
+            self.workers.append(subprocess.Popen(
+                [sys.executable, "-m", "cli", "worker", "--loglevel", "warning"], env=env,
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))  # fmt: skip
+            self.ports.append(port)
+        # Ready = in both groups with partitions; the last to join triggers a rebalance, so
+        # every worker must say so, for a few seconds in a row.
+        settled: list[float] = []
+
+        def all_ready() -> bool:
+            if not all(ready(port) for port in self.ports):
+                settled.clear()
+                return False
+            settled.append(time.monotonic())
+            return settled[-1] - settled[0] >= 3
+
+        wait_for(all_ready, 180, "the workers to be ready", every=0.5)
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+        for worker in self.workers:
+            worker.wait(timeout=60)
+        self.workers.clear()
+        self.ports.clear()
+
+    def total(self, sample: str) -> float:
+        return sum(metric(port, sample) for port in self.ports)
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(w.pid) for w in self.workers)
+
+    def applied(self, client: Any) -> dict[int, int]:
+        keys = Keys(self.prefix)
+        values = [client.get(keys.applied(p)) for p in range(self.partitions)]  # (one slot each)
+        return {p: int(v) for p, v in enumerate(values) if v is not None}
+
+    def done(self, client: Any) -> bool:
+        """Every input message forwarded (the ingest group committed the input's ends) and
+        every re-keyed message applied (Redis's offsets are the re-keyed topic's ends - 1)."""
+        s = self.settings
+        inputs = [TopicPartition(s.topic(t), p) for t in s.input_topics
+                  for p in range(self.partitions)]  # fmt: skip
+        rekeyed = [TopicPartition(s.topic(REPARTITION_TOPIC), p) for p in range(self.partitions)]
+        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap)
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
+        try:
+            ends = consumer.end_offsets(inputs + rekeyed)
+            committed = admin.list_consumer_group_offsets(f"{s.group_id}-ingest")
+        finally:
+            consumer.close()
+            admin.close()
+        if any(ends[tp] and (committed.get(tp) is None or committed[tp].offset < ends[tp])
+               for tp in inputs):  # fmt: skip
+            return False
+        applied = self.applied(client)
+        return all(applied.get(tp.partition, -1) >= ends[tp] - 1 for tp in rekeyed if ends[tp])
+
+    def key_share(self, ports: list[int]) -> list[float]:
+        """The share of this deployment's lead and account states on each master."""
+        counts = []
+        for port in ports:
+            node = redis.Redis(port=port)
+            try:
+                pattern = f"{{{glob_escape(self.prefix)}p*}}:[la][ec]*"  # lead: and account:
+                counts.append(sum(1 for _ in node.scan_iter(pattern, count=10_000)))
+            finally:
+                node.close()
+        return [c / max(1, sum(counts)) for c in counts]
+
+
+@dataclass
+class Figures:
+    label: str
+    workers: int
+    events: int
+    seconds: float
+    cpu_seconds: float
+    batches: int
+    raced: int
+    read_late: int
+    moves: int
+    forwarded: int
+    key_share: list[float] | None = None
+    memory_per_lead: float | None = None
+    latency: dict[str, list[float]] | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+    @property
+    def cpu_per_event_us(self) -> float:
+        return self.cpu_seconds / self.events * 1e6
+
+
+def backlog(d: Deployment, lines: list[bytes], label: str) -> Figures:
+    client = d.redis()
+    try:
+        memory_before = None if d.cluster else client.info("memory")["used_memory"]
+        asyncio.run(publish(d.bootstrap, lines, d.prefix))
+        wait_for(lambda: bool(d.applied(client)), 120, "a first applied batch", every=0.05)
+        t0, cpu0 = time.perf_counter(), d.cpu()
+        wait_for(lambda: d.done(client), 900, "the backlog to be applied", every=0.25)
+        elapsed, cpu = time.perf_counter() - t0, d.cpu() - cpu0
+        figures = Figures(
+            label, len(d.workers), len(lines), elapsed, cpu,
+            batches=int(d.total("leadtemp_batch_size_count")),
+            raced=int(d.total('leadtemp_redis_retries_total{why="raced"}')),
+            read_late=int(d.total('leadtemp_redis_retries_total{why="state_not_read"}')),
+            moves=int(d.total("leadtemp_moves_total")),
+            forwarded=int(d.total("leadtemp_forwarded_total")),
+        )  # fmt: skip
+        if memory_before is not None:
+            pattern = f"{{{glob_escape(d.prefix)}p*}}:lead:*"
+            leads = sum(1 for _ in client.scan_iter(pattern, count=10_000))
+            used = client.info("memory")["used_memory"] - memory_before
+            figures.memory_per_lead = used / max(1, leads)
+        return figures
+    finally:
+        client.close()
+
+
+# ---------------------------------------------------------------- latency
 
 
 async def paced(
@@ -143,8 +333,8 @@ async def output_times(
 async def bundle_times(
     bootstrap: str, topic: str, partitions: int, wanted: set[str]
 ) -> dict[str, float]:
-    """Event id -> timestamp of the repartition topic's bundle that carried it (the end of
-    the ingest hop), for the wanted ids found there now."""
+    """Event id -> timestamp of the re-keyed topic's bundle that carried it (the end of the
+    ingest hop), for the wanted ids found there now."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 group_id=None, enable_auto_commit=False)  # fmt: skip
     await consumer.start()
@@ -157,8 +347,8 @@ async def bundle_times(
             batch = await consumer.getmany(timeout_ms=1000)
             for records in batch.values():
                 for r in records:
-                    for _, value in unbundle(r.value) or [(None, r.value)]:
-                        event_id = orjson.loads(value).get("event_id")
+                    for item in unbundle(r.value) or []:
+                        event_id = orjson.loads(item.value).get("event_id")
                         if event_id in wanted:
                             got[event_id] = r.timestamp / 1000
         return got
@@ -166,174 +356,210 @@ async def bundle_times(
         await consumer.stop()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def latency(d: Deployment, rate: int, warmup: int, seconds: int) -> dict[str, list[float]]:
+    """Latencies (s) of the measured events: end to end, and of each hop."""
+    client = d.redis()
+    keys = Keys(d.prefix)
+    try:
+        # The pre-loaded history is months old: its decay downgrades are all due now. Let the
+        # timer finish them and the outboxes empty, and the workers go idle (under 10% of a
+        # core for a second), so the run measures fresh events, not that backlog.
+        def idle() -> bool:
+            now = int(time.time() * 1000)
+            if any(client.zcount(keys.due(p), "-inf", now) for p in range(d.partitions)):
+                return False
+            if any(client.zcard(keys.outboxes(p)) for p in range(d.partitions)):
+                return False
+            before = d.cpu()
+            time.sleep(1)
+            return d.cpu() - before < 0.1 * len(d.workers)
+
+        wait_for(idle, 300, "the workers to go idle", every=0.5)
+    finally:
+        client.close()
+    sent = asyncio.run(paced(d.bootstrap, d.prefix, rate, warmup, seconds, lambda: None))
+    out = asyncio.run(output_times(d.bootstrap, d.prefix + "leads.temperature", set(sent), 60))
+    rekeyed = asyncio.run(
+        bundle_times(d.bootstrap, d.settings.topic(REPARTITION_TOPIC), d.partitions, set(out))
+    )
+    return {
+        "end to end": [out[k] - sent[k] for k in out],
+        "of which the ingest hop": [rekeyed[k] - sent[k] for k in out if k in rekeyed],
+        "of which the score hop": [out[k] - rekeyed[k] for k in out if k in rekeyed],
+        "missing": [float(len(sent) - len(out))],
+    }
 
 
-def percentile(values: list[float], p: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+# ---------------------------------------------------------------- the ceilings
+
+
+@dataclass
+class Ceilings:
+    raw: list[float] = field(default_factory=list)
+    faust: list[float] = field(default_factory=list)
+    quix: list[float] = field(default_factory=list)
+
+
+def measure_ceilings(bootstrap: str, topic: str, n: int, into: Ceilings) -> None:
+    into.raw.append(asyncio.run(raw_consumer_rate(bootstrap, [topic], n)))
+    into.faust.append(agent_rate(bootstrap, topic, n, "worker"))
+    if (quix := quix_rate(bootstrap, topic, n)) is not None:
+        into.quix.append(quix)
+
+
+async def load_ceiling_topic(bootstrap: str, topic: str, lines: list[bytes]) -> None:
+    """The same events, keyed by lead as the input topics are, on one topic."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
+    await producer.start()
+    try:
+        sends = [await producer.send(topic, line, key=str(i % 10_000).encode())
+                 for i, line in enumerate(lines)]  # fmt: skip
+        await asyncio.gather(*sends)
+    finally:
+        await producer.stop()
+
+
+# ---------------------------------------------------------------- the report
+
+
+def spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:,.0f}"
+    return f"{sum(values) / len(values):,.0f} ({', '.join(f'{v:,.0f}' for v in values)})"
+
+
+def report(runs: list[Figures], ceilings: Ceilings, args: argparse.Namespace) -> None:
+    console.print(f"engine build: {engine_build()} (the workers run the same); "
+                  f"{args.events:,} events over {args.leads:,} leads, "
+                  f"{args.partitions} partitions")  # fmt: skip
+    table = Table(title="workers on the backlog")
+    for column in (
+        "run",
+        "events/s",
+        "CPU-s/event (µs, all workers)",
+        "vs W=1",
+        "batches",
+        "raced",
+        "read late",
+        "moves",
+        "forwarded",
+        "keys per master",
+    ):
+        table.add_column(column, justify="right")  # fmt: skip
+    base = runs[0].cpu_per_event_us
+    for r in runs:
+        share = " / ".join(f"{s:.0%}" for s in r.key_share) if r.key_share else "-"
+        table.add_row(r.label, f"{r.rate:,.0f}", f"{r.cpu_per_event_us:,.0f}",
+                      f"{r.cpu_per_event_us / base:.2f}×", f"{r.batches:,}",
+                      f"{r.raced:,} ({r.raced / max(1, r.batches):.1%})",
+                      f"{r.read_late:,} ({r.read_late / max(1, r.batches):.1%})",
+                      f"{r.moves:,}", f"{r.forwarded:,}", share)  # fmt: skip
+    console.print(table)
+
+    one = runs[0].rate
+    mean = {name: sum(v) / len(v) for name, v in vars(ceilings).items() if v}
+    table = Table(title="ceilings on a topic of the same events (before, after the runs)",
+                  show_header=False)  # fmt: skip
+    table.add_row("raw aiokafka consumer (deserialize only)", f"{spread(ceilings.raw)} msgs/s",
+                  f"W=1 is {one / mean['raw']:.3f}×")  # fmt: skip
+    table.add_row(
+        "Faust agent doing nothing (as the worker runs Faust)",
+        f"{spread(ceilings.faust)} msgs/s",
+        f"W=1 is {one / mean['faust']:.2f}×",
+    )
+    if ceilings.quix:
+        table.add_row(
+            "Quix Streams app, per-key counter in its state store",
+            f"{spread(ceilings.quix)} msgs/s",
+            f"W=1 is {one / mean['quix']:.2f}×",
+        )
+    else:
+        table.add_row("Quix Streams app", "not installed (pip install -e '.[bench]')", "")
+    console.print(table)
+
+    table = Table(title=f"latency at {args.rate:,} events/s offered ({args.seconds}s after "
+                        f"{args.warmup}s of warm-up)", show_header=False)  # fmt: skip
+    for r in runs:
+        for name, values in (r.latency or {}).items():
+            if name == "missing":
+                table.add_row(f"{r.label}: records missing", f"{values[0]:,.0f}")
+            elif values:
+                table.add_row(f"{r.label}: {name} (n={len(values):,})",
+                              f"p50 {percentile(values, 50) * 1000:.0f} ms, "
+                              f"p99 {percentile(values, 99) * 1000:.0f} ms, "
+                              f"max {max(values) * 1000:.0f} ms")  # fmt: skip
+    console.print(table)
+    if runs[0].memory_per_lead:
+        console.print(f"Redis memory per lead (W=1): {runs[0].memory_per_lead:,.0f} bytes")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--events", type=int, default=200_000)
-    p.add_argument("--leads", type=int, default=20_000)
+    p.add_argument("--events", type=int, default=100_000)
+    p.add_argument("--leads", type=int, default=10_000)
+    p.add_argument("--workers", default="1,2,4", help="worker counts on a single Redis")
+    p.add_argument("--cluster-workers", type=int, default=1, help="0: no cluster run")
+    p.add_argument("--partitions", type=int, default=8)
     p.add_argument("--rate", type=int, default=1_000)
     p.add_argument("--seconds", type=int, default=20)
-    p.add_argument(
-        "--warmup",
-        type=int,
-        default=20,
-        help="seconds of the same offered load before the measured ones (the broker's JIT)",
-    )
-    p.add_argument("--workers", type=int, default=1, help="worker processes in one group")
+    p.add_argument("--warmup", type=int, default=20,
+                   help="seconds of the same offered load before the measured ones")  # fmt: skip
     args = p.parse_args()
+    counts = [int(w) for w in args.workers.split(",") if w]
 
-    started: list[object] = []
+    work = Path(tempfile.mkdtemp(prefix="leadtemp-bench-"))
+    started: list[Any] = []
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     redis_url = os.environ.get("REDIS_URL")
-    work = Path(tempfile.mkdtemp(prefix="leadtemp-bench-"))
-    if not (bootstrap and redis_url):
-        with console.status("starting Kafka and Redis…"):
-            r = start_redis(work / "redis", free_port())
-            k = start_kafka(work / "kafka", free_port())
-        started += [k, r]
-        bootstrap, redis_url = k.address, r.address
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
-    settings = worker_settings({"kafka_bootstrap_servers": bootstrap, "redis_url": redis_url,
-                              "topic_prefix": prefix, "redis_prefix": prefix})  # fmt: skip
-    ensure_topics(bootstrap, all_topics(settings), settings.partitions)
-    client = redis.Redis.from_url(redis_url)
-    workers: list[subprocess.Popen[bytes]] = []
     try:
+        if not (bootstrap and redis_url):
+            with console.status("starting Kafka and Redis…"):
+                started.append(start_redis(work / "redis", free_port()))
+                started.append(start_kafka(work / "kafka", free_port()))
+            redis_url, bootstrap = started[0].address, started[1].address
+        cluster = None
+        if args.cluster_workers:
+            with console.status("starting a 3-master Redis Cluster…"):
+                cluster = start_redis_cluster(work / "cluster", cluster_ports(3))
+            started.append(cluster)
         start_ms = int(time.time() * 1000) - 100 * 86_400_000
-        with console.status(f"generating and pre-loading {args.events:,} events…"):
-            lines = list(
-                events(args.events, args.leads, args.leads // 5, days=90, start_ms=start_ms)
-            )
-            asyncio.run(publish(bootstrap, lines, prefix))
-        with console.status("raw consumer…"):
-            raw_rate = asyncio.run(raw_consumer_rate(bootstrap, settings.input_topics, len(lines)))
-        memory_before = client.info("memory")["used_memory"]
-        ports = [free_port() for _ in range(args.workers)]
-        for i, port in enumerate(ports):
-            env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "REDIS_URL": redis_url,
-                   "LEADTEMP_TOPIC_PREFIX": prefix, "LEADTEMP_REDIS_PREFIX": prefix,
-                   "LEADTEMP_GROUP_ID": f"{prefix}worker",
-                   "LEADTEMP_METRICS_PORT": str(port)}  # fmt: skip
-            workers.append(subprocess.Popen(
-                [sys.executable, "-m", "cli", "worker", "--loglevel", "warning"], env=env,
-                stdout=open(work / f"worker-{i}.log", "wb"),  # noqa: SIM115
-                stderr=subprocess.STDOUT, start_new_session=True,
-            ))  # fmt: skip
+        lines = list(events(args.events, args.leads, args.leads // 5, days=90, start_ms=start_ms))
 
-        def total(sample: str) -> int:
-            """Summed over the workers; leadtemp_batch_size_sum is the events scored."""
-            return sum(metric(port, sample) for port in ports)
+        ceilings = Ceilings()
+        topic = f"ceiling-{uuid.uuid4().hex[:6]}"
+        ensure_topics(bootstrap, [topic], args.partitions)
+        asyncio.run(load_ceiling_topic(bootstrap, topic, lines))
+        with console.status("ceilings (before)…"):
+            measure_ceilings(bootstrap, topic, len(lines), ceilings)
 
-        with console.status("workers catching up with the backlog…"):
-            while total("leadtemp_batch_size_sum") == 0:
-                time.sleep(0.2)
-            t0 = time.perf_counter()
-            backlog_cpu_before = sum(cpu_seconds(w.pid) for w in workers)
-            first = total("leadtemp_batch_size_sum")
-            # Every generated event is valid, so each is scored once: done at len(lines).
-            while (done := total("leadtemp_batch_size_sum")) < len(lines):
-                time.sleep(0.2)
-            elapsed = time.perf_counter() - t0
-            backlog_cpu = (sum(cpu_seconds(w.pid) for w in workers) - backlog_cpu_before) / elapsed
-        worker_rate = (done - first) / elapsed
-        batches = total("leadtemp_batch_size_count")
-        second_passes = total('leadtemp_redis_retries_total{why="state_not_read"}') + total(
-            'leadtemp_redis_retries_total{why="race"}'
-        )
-        leads = sum(1 for _ in client.scan_iter(f"{prefix}lead:*", count=10_000))
-        memory_per_lead = (client.info("memory")["used_memory"] - memory_before) / max(1, leads)
+        runs: list[Figures] = []
+        plan = [(w, False) for w in counts] + ([(args.cluster_workers, True)] if cluster else [])
+        for w, on_cluster in plan:
+            label = f"W={w}" + (" cluster" if on_cluster else "")
+            url = cluster.address if on_cluster and cluster else redis_url
+            d = Deployment(bootstrap, url, on_cluster, args.partitions, work)
+            try:
+                with console.status(f"{label}: starting the workers…"):
+                    d.start(w)
+                with console.status(f"{label}: {len(lines):,} events…"):
+                    figures = backlog(d, lines, label)
+                if on_cluster and cluster:
+                    figures.key_share = d.key_share(cluster.ports)
+                if w == 1:
+                    with console.status(f"{label}: latency at {args.rate}/s…"):
+                        figures.latency = latency(d, args.rate, args.warmup, args.seconds)
+                runs.append(figures)
+                console.print(f"{label}: {figures.rate:,.0f} events/s, "
+                              f"{figures.cpu_per_event_us:,.0f} µs CPU/event")  # fmt: skip
+            finally:
+                d.stop()
 
-        # The pre-loaded history is months old: its decay downgrades are all due now. Let the
-        # timer finish them, so the latency run measures fresh events, not that backlog.
-        with console.status("decay timer catching up with the history's downgrades…"):
-            while client.zcount(f"{prefix}due", "-inf", int(time.time() * 1000)) > 0:
-                time.sleep(0.5)
-        # …and publish them: an empty index only says they are committed. Offered load is
-        # measured on an idle worker (outboxes cleared, under 10% of a core for a second),
-        # not on the tail of the backlog, which showed as 1–2 s at the run's first seconds.
-        with console.status("waiting for the workers to go idle…"):
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                before = sum(cpu_seconds(w.pid) for w in workers)
-                time.sleep(1)
-                busy = sum(cpu_seconds(w.pid) for w in workers) - before
-                if busy < 0.1 * len(workers) and client.zcard(f"{prefix}outboxes") == 0:
-                    break
-        with console.status(
-            f"offering {args.rate} events/s for {args.warmup}s of warm-up, then {args.seconds}s…"
-        ):
-            measuring: list[float] = []  # when the warm-up ended: time, workers' CPU seconds
-
-            def on_measuring() -> None:
-                measuring[:] = [time.perf_counter(), sum(cpu_seconds(w.pid) for w in workers)]
-
-            sent = asyncio.run(
-                paced(bootstrap, prefix, args.rate, args.warmup, args.seconds, on_measuring)
-            )
-            paced_t0, cpu_before = measuring
-            paced_elapsed = time.perf_counter() - paced_t0
-            worker_cpu = (sum(cpu_seconds(w.pid) for w in workers) - cpu_before) / paced_elapsed
-            out = asyncio.run(output_times(bootstrap, prefix + "leads.temperature", set(sent), 60))
-            rekeyed = asyncio.run(
-                bundle_times(
-                    bootstrap, settings.topic(REPARTITION_TOPIC), settings.partitions, set(out)
-                )
-            )
-        latencies = [out[k] - sent[k] for k in out]
-        ingest_hop = [rekeyed[k] - sent[k] for k in out if k in rekeyed]
-        score_hop = [out[k] - rekeyed[k] for k in out if k in rekeyed]
-        # Latency by second of the run: tells a steady delay from a few stalls.
-        by_second: dict[int, list[float]] = {}
-        start_s = min(sent.values(), default=0.0)
-        for k in out:
-            by_second.setdefault(int(sent[k] - start_s), []).append(out[k] - sent[k])
-        worst = sorted(((max(v), s) for s, v in by_second.items()), reverse=True)[:3]
-
-        table = Table(title=f"pipeline benchmark ({args.workers} worker process(es))",
-                      show_header=False)  # fmt: skip
-        table.add_row("engine build (this process; workers run the same)", engine_build())
-        table.add_row("events pre-loaded", f"{len(lines):,} over {args.leads:,} leads")
-        table.add_row("worker throughput (all workers)", f"{worker_rate:,.0f} events/s")
-        table.add_row("worker CPU during the backlog", f"{backlog_cpu:.0%} of one core")
-        table.add_row("raw aiokafka consumer (deserialize only)", f"{raw_rate:,.0f} events/s")
-        table.add_row("ratio", f"{worker_rate / raw_rate:.2f}")
-        table.add_row("batches (computed again: state read late, or raced)",
-                      f"{batches:,} ({second_passes:,})")  # fmt: skip
-        table.add_row("Redis memory per lead", f"{memory_per_lead:,.0f} bytes ({leads:,} leads)")
-        if latencies:
-            table.add_row(f"latency at {args.rate}/s offered (n={len(latencies):,})",
-                          f"p50 {percentile(latencies, 50) * 1000:.0f} ms, "
-                          f"p99 {percentile(latencies, 99) * 1000:.0f} ms, "
-                          f"max {max(latencies) * 1000:.0f} ms")  # fmt: skip
-            for name, hop in (("ingest", ingest_hop), ("score", score_hop)):
-                if hop:
-                    table.add_row(f"of which the {name} hop",
-                                  f"p50 {percentile(hop, 50) * 1000:.0f} ms, "
-                                  f"p99 {percentile(hop, 99) * 1000:.0f} ms, "
-                                  f"max {max(hop) * 1000:.0f} ms")  # fmt: skip
-            table.add_row("worst seconds of the latency run (max latency)",
-                          ", ".join(f"s{s}: {m * 1000:.0f} ms" for m, s in worst))  # fmt: skip
-            table.add_row("worker CPU during the latency run", f"{worker_cpu:.0%} of one core")
-        table.add_row("records missing in latency run", f"{len(sent) - len(out):,}")
-        console.print(table)
+        with console.status("ceilings (after)…"):
+            measure_ceilings(bootstrap, topic, len(lines), ceilings)
+        report(runs, ceilings, args)
     finally:
-        for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            worker.wait(timeout=60)
-        client.close()
-        for service in started:
-            service.stop()  # type: ignore[attr-defined]
+        for service in reversed(started):
+            service.stop()
 
 
 if __name__ == "__main__":

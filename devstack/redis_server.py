@@ -4,8 +4,10 @@ and run as root)."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.processes import (
@@ -13,6 +15,7 @@ from devstack.processes import (
     ServiceError,
     _alive_or_raise,
     die_with_parent,
+    port_is_open,
     require_free_port,
     wait_until,
 )
@@ -55,9 +58,15 @@ def redis_answers(url: str) -> bool:
 
 
 def start_redis(
-    workdir: Path, port: int, persistent: bool = False, timeout: float = 30.0, detach: bool = False
+    workdir: Path,
+    port: int,
+    persistent: bool = False,
+    timeout: float = 30.0,
+    detach: bool = False,
+    extra: tuple[str, ...] = (),
 ) -> ManagedProcess:
-    """Start redis-server on 127.0.0.1:port; AOF on when persistent, no persistence otherwise.
+    """Start redis-server on 127.0.0.1:port; AOF on when persistent, no persistence otherwise;
+    `extra`: more of redis-server's options.
 
     `detach`: keep running after this process exits; otherwise it is stopped with us.
     """
@@ -68,7 +77,7 @@ def start_redis(
     args = [
         binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir),
         "--daemonize", "no", "--save", "", "--logfile", str(log),
-        "--appendonly", "yes" if persistent else "no",
+        "--appendonly", "yes" if persistent else "no", *extra,
     ]  # fmt: skip
     proc = subprocess.Popen(
         args,
@@ -91,3 +100,85 @@ def start_redis(
         managed.stop()
         raise ServiceError(f"Redis did not start; last lines of {log}:\n{tail}") from None
     return managed
+
+
+@dataclass
+class RedisCluster:
+    """A local Redis Cluster: masters on consecutive ports, each slot on one of them."""
+
+    nodes: list[ManagedProcess]
+    workdir: Path
+    ports: list[int]
+    persistent: bool
+
+    @property
+    def address(self) -> str:
+        """A URL of one of its nodes (a cluster client finds the others)."""
+        return f"redis://127.0.0.1:{self.ports[0]}"
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def restart(self, i: int) -> None:
+        """SIGTERM one master, then start it again on its data (its slots come back)."""
+        self.nodes[i].stop()
+        self.nodes[i] = _cluster_node(self.workdir, self.ports[i], self.persistent)
+        wait_until(lambda: _cluster_ok(self.ports), 60, "the cluster to be whole again")
+
+
+def _cluster_node(workdir: Path, port: int, persistent: bool) -> ManagedProcess:
+    return start_redis(workdir / str(port), port, persistent, extra=(
+        "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+        "--cluster-node-timeout", "5000"))  # fmt: skip
+
+
+def _cluster_ok(ports: list[int]) -> bool:
+    import redis
+
+    for port in ports:
+        try:
+            client = redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1)
+            try:
+                if client.cluster("info").get("cluster_state") != "ok":
+                    return False
+            finally:
+                client.close()
+        except (redis.RedisError, OSError):
+            return False
+    return True
+
+
+def cluster_ports(n: int) -> list[int]:
+    """`n` ports for cluster nodes: free, and so are their cluster-bus ports (+10000), which
+    must stay below 65536."""
+    rnd = random.Random()
+    found: list[int] = []
+    while len(found) < n:
+        port = rnd.randrange(20000, 30000)
+        if port not in found and not port_is_open(port) and not port_is_open(port + 10000):
+            found.append(port)
+    return found
+
+
+def start_redis_cluster(
+    workdir: Path, ports: list[int], persistent: bool = False, timeout: float = 60.0
+) -> RedisCluster:
+    """Start one redis-server in cluster mode per port, give them the slots with `redis-cli
+    --cluster create` (masters only), and return once every node says the cluster is ok."""
+    nodes = [_cluster_node(workdir, port, persistent) for port in ports]
+    cluster = RedisCluster(nodes, workdir, ports, persistent)
+    try:
+        cli = shutil.which("redis-cli") or "redis-cli"
+        done = subprocess.run(
+            [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+             "--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise ServiceError(f"redis-cli --cluster create failed:\n{done.stdout}{done.stderr}")
+        wait_until(lambda: _cluster_ok(ports), timeout, "the Redis Cluster to be ok")
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster

@@ -53,6 +53,13 @@ while i <= #ARGV do
 end
 return 1
 """
+# KEYS: an outbox, the partition's outboxes. ARGV: its batch id. (One script: atomic, and a
+# cluster client sends it to the partition's slot.)
+OUTBOX_DONE = """
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
 UNPACK_AT_ONCE = 4000  # arguments of one ZADD/ZREM/RPUSH, well inside Lua's stack
 _BATCHES = itertools.count()
 
@@ -88,6 +95,7 @@ class RedisState:
         self.keys = Keys(prefix)
         self.directory = Directory(redis, self.keys)
         self._commit = redis.register_script(COMMIT)
+        self._outbox_done = redis.register_script(OUTBOX_DONE)
 
     # ------------------------------------------------------------------ ownership
 
@@ -224,10 +232,8 @@ class RedisState:
 
     async def outbox_done(self, p: int, batch_id: str) -> None:
         """The batch's messages are on the wire: forget them."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.keys.outbox(p, batch_id))
-            pipe.zrem(self.keys.outboxes(p), batch_id)
-            await pipe.execute()
+        await self._outbox_done(keys=[self.keys.outbox(p, batch_id), self.keys.outboxes(p)],
+                                args=[batch_id])  # fmt: skip
 
     async def pending_outboxes(
         self, p: int, older_than_ms: int | None = None

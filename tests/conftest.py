@@ -27,6 +27,7 @@ class Services:
     kafka_bootstrap: str
     redis_url: str
     origin: str  # "environment", "testcontainers" or "local processes"
+    redis_cluster: bool = False  # redis_url names a node of a Redis Cluster
 
 
 def docker_engine_answers() -> bool:
@@ -82,6 +83,33 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
         yield from _from_testcontainers()
     else:
         yield from _from_local_processes(tmp_path_factory.mktemp("services"))
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis Cluster of 3 masters: REDIS_CLUSTER_URL's, or local processes of Debian's
+    redis-server (cluster mode, `redis-cli --cluster create`) for the session."""
+    given = os.environ.get("REDIS_CLUSTER_URL")
+    if given:
+        yield given
+        return
+    from devstack.redis_server import cluster_ports, start_redis_cluster
+
+    cluster = start_redis_cluster(tmp_path_factory.mktemp("redis-cluster"), cluster_ports(3))
+    try:
+        yield cluster.address
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["redis", "redis-cluster"])
+def any_redis(request: pytest.FixtureRequest, services: Services) -> Services:
+    """The session's services, with a single Redis or with the Redis Cluster: the tests of
+    the worker's guarantees run on both."""
+    if request.param == "redis":
+        return services
+    url = request.getfixturevalue("redis_cluster_url")
+    return Services(services.kafka_bootstrap, url, services.origin, redis_cluster=True)
 
 
 @pytest.fixture

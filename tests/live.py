@@ -56,6 +56,7 @@ class Worker:
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": services.kafka_bootstrap,
             "REDIS_URL": services.redis_url,
+            "LEADTEMP_REDIS_CLUSTER": "true" if services.redis_cluster else "false",
             "LEADTEMP_TOPIC_PREFIX": prefix,
             "LEADTEMP_REDIS_PREFIX": prefix.replace(".", ":"),
             "LEADTEMP_GROUP_ID": f"{prefix}worker",
@@ -233,18 +234,27 @@ def redis_prefix_of(w: Worker) -> str:
     return w.env["LEADTEMP_REDIS_PREFIX"]
 
 
+def sync_redis(services: Services) -> Any:
+    """A blocking client of the services' Redis (a cluster client for a cluster)."""
+    import redis
+
+    if services.redis_cluster:
+        return redis.RedisCluster.from_url(services.redis_url)
+    return redis.Redis.from_url(services.redis_url)
+
+
 def applied_offsets(w: Worker) -> dict[int, int]:
     """The last applied offset of each repartition partition, from Redis."""
     import redis
 
-    client = redis.Redis.from_url(w.services.redis_url)
+    client = sync_redis(w.services)
     prefix = redis_prefix_of(w)
     try:
         keys = list(client.scan_iter("{" + prefix + "p*}:applied"))
-        values = client.mget(keys) if keys else []
+        values = [client.get(k) for k in keys]  # (one slot a key, on a cluster)
         return {int(k.decode()[len(prefix) + 2 :].split("}")[0]): int(v)
                 for k, v in zip(keys, values, strict=True)}  # fmt: skip
-    except redis.ConnectionError:
+    except (redis.ConnectionError, redis.exceptions.ClusterDownError):
         return {}  # Redis is restarting
     finally:
         client.close()
@@ -281,11 +291,9 @@ def routed_in_partition_order(w: Worker) -> list[bytes]:
 
 def lead_states(w: Worker) -> dict[str, Any]:
     """Every lead's state in Redis, by lead id (wherever it is placed)."""
-    import redis
-
     from scoring.state import LeadState
 
-    client = redis.Redis.from_url(w.services.redis_url)
+    client = sync_redis(w.services)
     try:
         return {k.decode().rsplit(":lead:", 1)[1]: LeadState.from_bytes(client.get(k))
                 for k in client.scan_iter("{" + redis_prefix_of(w) + "p*}:lead:*")}  # fmt: skip

@@ -20,6 +20,7 @@ CONNECTION_ENVIRONMENT = {
     "LEADTEMP_TOPIC_PREFIX": "topic_prefix",
     "LEADTEMP_REDIS_PREFIX": "redis_prefix",
     "LEADTEMP_PARTITIONS": "partitions",
+    "LEADTEMP_REDIS_CLUSTER": "redis_cluster",
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -40,6 +41,8 @@ class Connections(BaseModel):
     # Keys carry hash tags of their own (one per partition: streams/keys.py), so the prefix
     # holds no braces.
     redis_prefix: str = "lt:"
+    # REDIS_URL names a node of a Redis Cluster (the client finds the others).
+    redis_cluster: bool = False
     partitions: int = Field(default=4, ge=1, le=1024)  # of the topics it creates
 
     @field_validator("redis_url")

@@ -86,7 +86,7 @@ def test_each_alert_reaches_each_destination_once_across_a_kill_9(
     r = redis.Redis.from_url(services.redis_url)
 
     def done_deliveries() -> int:
-        keys = list(r.scan_iter(match=f"{redis_prefix}delivery:*", count=1000))
+        keys = list(r.scan_iter(match="{" + redis_prefix + "alerts}:delivery:*", count=1000))
         return sum(1 for v in r.mget(keys) if v == b"done") if keys else 0
 
     # Everything but the rate-limited message is delivered and recorded: kill -9 now.

@@ -78,7 +78,18 @@ def produce_one_by_one(w: Worker, lines: list[bytes], key: bytes | None = b"wron
                  f"the worker to route message {i}")  # fmt: skip
 
 
-def test_personas_give_the_same_lead_records_as_replay(worker: Worker, examples: Path) -> None:
+@pytest.fixture
+def worker_on_any_redis(any_redis: Services, topic_prefix: str, tmp_path: Path) -> Any:
+    """As `worker`, on a single Redis and on the Redis Cluster."""
+    w = Worker(any_redis, topic_prefix, tmp_path, LEADTEMP_CLOCK="event")
+    yield w
+    w.stop_all()
+
+
+def test_personas_give_the_same_lead_records_as_replay(
+    worker_on_any_redis: Worker, examples: Path
+) -> None:
+    worker = worker_on_any_redis
     lines = (examples / "personas.jsonl").read_bytes().splitlines()
     worker.start()
     produce_one_by_one(worker, lines)
@@ -177,9 +188,9 @@ def test_lag_is_reported_for_input_and_rekeyed_partitions_and_reaches_zero(
 
 
 def test_kill_9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
-    services: Services, topic_prefix: str, tmp_path: Path
+    any_redis: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    worker = no_timer_worker(services, topic_prefix, tmp_path)
+    worker = no_timer_worker(any_redis, topic_prefix, tmp_path)
 
     def disrupt(first: Any, _: Any) -> None:
         worker.kill(first)  # SIGKILL: no clean shutdown, no final commit
@@ -192,9 +203,9 @@ def test_kill_9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
 
 
 def test_two_workers_share_the_partitions_and_one_stopping_changes_nothing(
-    services: Services, topic_prefix: str, tmp_path: Path
+    any_redis: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    worker = no_timer_worker(services, topic_prefix, tmp_path)
+    worker = no_timer_worker(any_redis, topic_prefix, tmp_path)
 
     def disrupt(first: Any, _: Any) -> None:
         worker.kill(first)  # the second takes over its partitions
@@ -206,21 +217,30 @@ def test_two_workers_share_the_partitions_and_one_stopping_changes_nothing(
         worker.stop_all()
 
 
+@pytest.mark.parametrize("cluster", [False, True], ids=["redis", "redis-cluster"])
 def test_a_redis_restart_mid_stream_makes_the_worker_wait_then_recover(
-    services: Services, topic_prefix: str, tmp_path: Path
+    services: Services, topic_prefix: str, tmp_path: Path, cluster: bool
 ) -> None:
     from devstack.processes import free_port
-    from devstack.redis_server import start_redis
+    from devstack.redis_server import cluster_ports, start_redis, start_redis_cluster
 
-    port = free_port()
-    own = start_redis(tmp_path / "redis", port, persistent=True)
-    worker = no_timer_worker(Services(services.kafka_bootstrap, own.address, "own"), topic_prefix,
-                             tmp_path)  # fmt: skip
+    # Its own Redis, with its append-only file: a single one, or a cluster of 3 masters of
+    # which one restarts (its share of the slots is away meanwhile).
+    if cluster:
+        own: Any = start_redis_cluster(tmp_path / "redis", cluster_ports(3), persistent=True)
+    else:
+        port = free_port()
+        own = start_redis(tmp_path / "redis", port, persistent=True)
+    mine = Services(services.kafka_bootstrap, own.address, "own", redis_cluster=cluster)
+    worker = no_timer_worker(mine, topic_prefix, tmp_path)
     restarted: list[Any] = []
 
     def disrupt(first: Any, _: Any) -> None:
-        own.stop()  # SIGTERM: Redis writes its append-only file and exits
-        restarted.append(start_redis(tmp_path / "redis", port, persistent=True))
+        if cluster:
+            own.restart(1)
+        else:
+            own.stop()  # SIGTERM: Redis writes its append-only file and exits
+            restarted.append(start_redis(tmp_path / "redis", port, persistent=True))
 
     try:
         check_stream_survives(worker, disrupt)
