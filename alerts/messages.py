@@ -157,10 +157,16 @@ def sms_segments(text: str) -> int:
 
 def digest_text(alerts: list[Alert], zone: str) -> str:
     """One message for alerts held back by a rate limit or quiet hours."""
-    lines = [f"{len(alerts)} hot alerts held back:"]
-    for a in alerts:
-        lines.append(f"{a.priority} {plain(headline(a))} (by {local_time(a.respond_by, zone)})")
-    return "\n".join(lines)
+    return "\n".join([digest_head(alerts), *digest_lines(alerts, zone)])
+
+
+def digest_head(alerts: list[Alert]) -> str:
+    return f"{len(alerts)} hot alerts held back:"
+
+
+def digest_lines(alerts: list[Alert], zone: str) -> list[str]:
+    return [f"{a.priority} {plain(headline(a))} (by {local_time(a.respond_by, zone)})"
+            for a in alerts]  # fmt: skip
 
 
 def sms_digest(alerts: list[Alert], zone: str) -> str:

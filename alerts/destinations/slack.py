@@ -15,13 +15,14 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.models.blocks import Block, ContextBlock, MarkdownTextObject, SectionBlock
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alerts import metrics
 from alerts.alert import Alert
 from alerts.destinations.base import Delivered, Failed, Outcome, Retry, outcome_of_status
-from alerts.messages import crm_link, digest_text, mrkdwn, slack_message
+from alerts.messages import crm_link, digest_head, digest_lines, mrkdwn, slack_message
 from alerts.routing import Person, SlackApiDestination, SlackWebhookDestination
 
 # chat.postMessage answers 200 {"ok": false, "error": ...}; these errors are worth retrying.
@@ -55,11 +56,40 @@ def retry_handlers(kind: str) -> list[AsyncRetryHandler]:
     ]
 
 
+# Slack refuses a section's text over 3,000 characters and a message of more than 50 blocks
+# (Block Kit reference); the models of slack_sdk check both as the blocks are built.
+SECTION_CHARS = 3000
+MAX_BLOCKS = 50
+
+
 def _text_and_blocks(alerts: list[Alert], crm_link: str | None) -> tuple[str, list[Any]]:
     if len(alerts) == 1:
         return slack_message(alerts[0], crm_link)
-    text = mrkdwn(digest_text(alerts, "UTC")).replace(" ", " ")
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return digest_message(alerts)
+
+
+def digest_message(alerts: list[Alert]) -> tuple[str, list[dict[str, Any]]]:
+    """A digest as Block Kit: its lines packed into sections of at most 3,000 characters, at
+    most 50 blocks; alerts beyond them are counted in a last line ("+N more"), as the SMS
+    digest does. The notification text is the first section."""
+    # (a narrow no-break space, in local times, shown as a plain one)
+    lines = [mrkdwn(line).replace("\u202f", " ")[:SECTION_CHARS]
+             for line in digest_lines(alerts, "UTC")]  # fmt: skip
+    sections: list[str] = [mrkdwn(digest_head(alerts))]
+    shown = 0
+    for line in lines:
+        if len(sections[-1]) + 1 + len(line) <= SECTION_CHARS:
+            sections[-1] += "\n" + line
+        elif len(sections) < MAX_BLOCKS - 1:  # (one block kept for "+N more")
+            sections.append(line)
+        else:
+            break
+        shown += 1
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=t)) for t in sections]
+    if shown < len(alerts):
+        more = MarkdownTextObject(text=f"+{len(alerts) - shown} more")
+        blocks.append(ContextBlock(elements=[more]))
+    return sections[0], [b.to_dict() for b in blocks]
 
 
 class SlackWebhookSender:

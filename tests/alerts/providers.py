@@ -1,7 +1,9 @@
 """A local HTTP server that speaks the provider APIs the notifier calls, as they document them:
 
 - Slack incoming webhooks: POST /services/T…/B…/…, JSON {text, blocks}; 200 body "ok";
-  errors as plain-text bodies ("invalid_payload", "no_text", ...), 429 with Retry-After.
+  errors as plain-text bodies ("invalid_payload", "no_text", "invalid_blocks", ...), 429
+  with Retry-After. Both Slack APIs refuse blocks beyond Block Kit's documented limits: more
+  than 50 blocks, a section's text over 3,000 characters, a header's over 150.
 - Slack Web API chat.postMessage: POST /api/chat.postMessage, `Authorization: Bearer xoxb-…`;
   200 {"ok": true, "channel", "ts", "message"} or 200 {"ok": false, "error": "channel_not_found"},
   429 {"ok": false, "error": "ratelimited"} with Retry-After.
@@ -139,6 +141,8 @@ class Providers:
             payload = orjson.loads(body)
             if not payload.get("text") and not payload.get("blocks"):
                 return _response(400, "no_text")
+            if not blocks_within_limits(payload.get("blocks") or []):
+                return _response(400, "invalid_blocks")
             return _response(200, "ok")
         if path == "/api/chat.postMessage":
             if request.headers.get("Authorization") != f"Bearer {SLACK_TOKEN}":
@@ -147,6 +151,11 @@ class Providers:
             channel = payload.get("channel")
             if not channel:
                 return _response(200, {"ok": False, "error": "channel_not_found"})
+            blocks = payload.get("blocks") or []
+            if isinstance(blocks, str):  # a form post carries them as JSON text
+                blocks = orjson.loads(blocks)
+            if not blocks_within_limits(blocks):
+                return _response(200, {"ok": False, "error": "invalid_blocks"})
             ts = f"{time.time():.6f}"
             return _response(200, {"ok": True, "channel": channel, "ts": ts,
                                    "message": {"text": payload.get("text"), "ts": ts}})  # fmt: skip
@@ -165,6 +174,19 @@ class Providers:
                 "account_sid": TWILIO_SID, "api_version": "2010-04-01",
             })  # fmt: skip
         return _response(200, "ok")
+
+
+def blocks_within_limits(blocks: list[dict[str, Any]]) -> bool:
+    """Block Kit's limits on a message's blocks (api.slack.com/reference/block-kit/blocks)."""
+    if len(blocks) > 50:
+        return False
+    for block in blocks:
+        text = (block.get("text") or {}).get("text", "")
+        if block.get("type") == "section" and len(text) > 3000:
+            return False
+        if block.get("type") == "header" and len(text) > 150:
+            return False
+    return True
 
 
 def twilio_error(code: int, message: str, status: int = 400) -> dict[str, Any]:

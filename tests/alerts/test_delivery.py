@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from alerts.destinations.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from tests.alerts.conftest import SECRETS, alert
+from tests.alerts.conftest import ALERT, SECRETS, alert
 from tests.alerts.providers import WEBHOOK_PATH, Providers, Scripted, twilio_error
 
 
@@ -195,6 +195,30 @@ def test_a_burst_beyond_the_limit_becomes_one_digest(harness: Any, providers: Pr
     assert digest.startswith("4 hot alerts held back")
     h.handle(*(alert(200 + i) for i in range(6)))  # redelivered: nothing more
     assert h.flush() == 0 and len(only(providers, "/Messages.json", t0)) == 3
+
+
+def test_a_slack_digest_of_200_held_alerts_is_accepted_and_counts_them_all(
+    harness: Any, providers: Providers
+) -> None:
+    dests = {"team-slack": {"type": "slack_webhook", "webhook_url": {"env": "SLACK_WEBHOOK_URL"},
+                            "timeout_seconds": 2,
+                            "limit": {"messages": 1, "per_minutes": 0.02}}}  # fmt: skip
+    h = harness(destinations=dests, default=["team-slack"], escalate=[])
+    t0 = time.time()
+    long_names = (dict(ALERT["contact"], name=f"Person {i} " + "x" * 40) for i in range(201))
+    h.handle(*(alert(1000 + i, contact=c) for i, c in enumerate(long_names)))
+    deadline = time.monotonic() + 10
+    while h.flush() == 0:  # the 200 held back, once the 1.2 s window has passed
+        assert time.monotonic() < deadline, "the digest never became due"
+        time.sleep(0.2)
+    sent = only(providers, WEBHOOK_PATH, t0)
+    assert [r.status for r in sent] == [200, 200]  # the imitation refuses over-long blocks
+    blocks = sent[-1].json()["blocks"]
+    text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    shown = text.count("(by ")
+    more = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+    assert text.startswith("200 hot alerts held back")
+    assert shown + sum(int(m.removeprefix("+").split()[0]) for m in more) == 200
 
 
 def test_quiet_hours_hold_p2_sms_but_not_p1(harness: Any, providers: Providers) -> None:

@@ -6,9 +6,10 @@ import time
 
 from alerts.alert import alert_from
 from alerts.destinations.base import Delivered, Failed, Retry, outcome_of_status, seconds_until
+from alerts.destinations.slack import digest_message
 from alerts.destinations.webhook import signature, verify
 from alerts.messages import MAX_SMS_SEGMENTS, mrkdwn, sms_body, sms_digest, sms_segments
-from tests.alerts.conftest import alert
+from tests.alerts.conftest import ALERT, alert
 
 
 def test_mrkdwn_escapes_control_characters_of_slack() -> None:
@@ -50,6 +51,22 @@ def test_an_sms_digest_fits_two_segments_and_counts_every_alert() -> None:
     alerts = [alert_from("hot_lead", alert(i)) for i in range(30)]
     body = sms_digest(alerts, "UTC")
     assert sms_segments(body) <= MAX_SMS_SEGMENTS and body.startswith("30 hot alerts")
+
+
+def test_a_slack_digest_keeps_every_section_and_the_block_count_within_slacks_limits() -> None:
+    names = (dict(ALERT["contact"], name=f"Person {i} " + "y" * 60) for i in range(2000))
+    alerts = [alert_from("hot_lead", alert(i, contact=c)) for i, c in enumerate(names)]
+    _, blocks = digest_message(alerts)
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert len(blocks) <= 50 and all(len(t) <= 3000 for t in sections)
+    assert blocks[-1]["type"] == "context"  # 2,000 do not fit: the rest are counted
+    more = int(blocks[-1]["elements"][0]["text"].removeprefix("+").split()[0])
+    assert sum(t.count("(by ") for t in sections) + more == 2000
+
+
+def test_a_short_slack_digest_is_one_section() -> None:
+    _, blocks = digest_message([alert_from("hot_lead", alert(i)) for i in range(3)])
+    assert [b["type"] for b in blocks] == ["section"]
 
 
 def test_2xx_is_delivered() -> None:
