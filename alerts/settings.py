@@ -15,6 +15,7 @@ NOTIFIER_ENVIRONMENT = {
     "LEADTEMP_ROUTES": "routes_path",
     "LEADTEMP_NOTIFIER_GROUP_ID": "group_id",
     "LEADTEMP_NOTIFIER_METRICS_PORT": "metrics_port",
+    "LEADTEMP_NOTIFIER_HTTP_HOST": "http_host",
     "LEADTEMP_NOTIFIER_MAX_IN_FLIGHT": "max_in_flight",
     "LEADTEMP_NOTIFIER_LEASE_MS": "lease_ms",
     "LEADTEMP_NOTIFIER_FLUSH_INTERVAL_MS": "flush_interval_ms",
@@ -27,6 +28,7 @@ class NotifierSettings(Connections):
     routes_path: str | None = None
     group_id: str = Field(default="leadtemp-notifier", min_length=1)
     metrics_port: int = Field(default=9109, ge=0, le=65535)
+    http_host: str = Field(default="0.0.0.0", min_length=1)  # the interface it listens on
     max_in_flight: int = Field(default=1000, ge=1, le=100_000)
     # How long a crashed notifier's claim on a delivery blocks others (each attempt extends it
     # by the destination's timeout on top).

@@ -25,7 +25,8 @@ def notify(loglevel: str, **flags: Any) -> None:
 
     settings = settings_or_exit(flags, NotifierSettings, NOTIFIER_ENVIRONMENT)
     routing = load_routing_or_exit(settings.routes_path)
-    http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT")
+    http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT",
+                               settings.http_host)  # fmt: skip
     run_notifier(settings, routing, http_socket, loglevel)
 
 

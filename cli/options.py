@@ -63,17 +63,17 @@ def settings_or_exit(flags: Mapping[str, Any], model: type[M], variables: Mappin
         fail(str(e))
 
 
-def bind_or_exit(port: int, variable: str) -> socket.socket | None:
+def bind_or_exit(port: int, variable: str, host: str = "0.0.0.0") -> socket.socket | None:
     """The listening socket of a process's HTTP endpoints (None for port 0); exit 2 naming
-    the setting when the port is taken."""
+    the setting when the port is taken or the address is not this machine's."""
     if not port:
         return None
     from streams.plumbing.http import bind
 
     try:
-        return bind(port)
+        return bind(port, host)
     except OSError as e:
-        fail(f"setting metrics_port ({variable}): port {port}: {e.strerror}")
+        fail(f"setting metrics_port ({variable}): {host}:{port}: {e.strerror or e}")
 
 
 def load_rules_or_exit(path: str | None) -> Rules:

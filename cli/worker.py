@@ -29,6 +29,12 @@ from streams.settings import ENVIRONMENT, Settings
     help="Port of /metrics, /healthz, /readyz, /livez, /leads/ID, /accounts/ID; 0 for none "
     "[LEADTEMP_METRICS_PORT].",
 )
+@click.option(
+    "--role",
+    type=click.Choice(["all", "ingest", "score"]),
+    help="The hops this process runs: ingest (input topics -> re-keyed topic), score "
+    "(re-keyed topic -> state and outputs) or all [LEADTEMP_ROLE; default all].",
+)
 @click.option("--loglevel", default="info", show_default=True)
 def worker(loglevel: str, **flags: Any) -> None:
     """Score events from Kafka live, with state in Redis."""
@@ -37,7 +43,7 @@ def worker(loglevel: str, **flags: Any) -> None:
 
     settings = settings_or_exit(flags, Settings, ENVIRONMENT)
     rules = load_rules_or_exit(settings.rules_path)
-    http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT")
+    http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT", settings.http_host)
     try:
         run_worker(settings, rules, http_socket, loglevel)
     except LayoutError as e:

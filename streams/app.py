@@ -42,7 +42,11 @@ log = logging.getLogger("leadtemp.worker")
 OUTBOX_CHECK_SECONDS = 5.0
 LAG_CHECK_SECONDS = 5.0
 OUTBOX_GRACE_MS = 30_000
-SCORE_BUNDLES = 8
+# Bundles taken at a time. A trickle makes small bundles (one per partition per ingest window):
+# taking few of them capped the score hop at 8 bundles per round of transactions, ≈430
+# events/s at 1,000/s offered, so the lag grew without end. A backlog makes bundles of
+# ≈batch_size / partitions events: 32 of them stay a few thousand events a round.
+SCORE_BUNDLES = 32
 
 
 def _incoming(event: Any) -> Incoming:
@@ -81,7 +85,7 @@ def build_app(
     app.transport = FastDrainTransport(app.conf.broker_consumer, app)
     without_faust_monitor(app)
     redis = redis_client(settings)
-    state = RedisState(redis, settings.redis_prefix)
+    state = RedisState(redis, settings.redis_prefix, settings.partitions)
     engine = Engine(rules)
 
     async def send(
@@ -104,37 +108,43 @@ def build_app(
 
     within = settings.batch_within_ms / 1000
 
-    @app.task
-    async def run_ingest() -> None:
-        await ingest.run()
+    if settings.ingests:
 
-    @app.agent(by_lead)
-    async def score(stream: Any) -> None:
-        # Each message is a bundle of up to batch_size events: take a few, without waiting
-        # long for more.
-        async for events in stream.take_events(SCORE_BUNDLES, within=min(within, 0.005)):
-            await scorer.score([_incoming(e) for e in events])
+        @app.task
+        async def run_ingest() -> None:
+            await ingest.run()
 
-    @app.timer(interval=settings.timer_interval_ms / 1000)
-    async def decay_timer() -> None:
-        while await timer.tick() >= 1000:
-            pass  # more were due than one round takes
+    if settings.scores:
 
-    @app.timer(interval=OUTBOX_CHECK_SECONDS)
-    async def recover_outboxes() -> None:
-        # A batch committed here whose publishing failed for good (the confirmation gave
-        # up): published again (older than any live publish takes).
-        older_than = now_ms() - OUTBOX_GRACE_MS
-        for p in list(scorer.epochs):
-            if republished := await publisher.republish_outboxes(p, older_than):
-                log.warning("partition %d: republished %d batches not confirmed", p, republished)
+        @app.agent(by_lead)
+        async def score(stream: Any) -> None:
+            # Each message is a bundle of up to batch_size events: take a few, without
+            # waiting long for more.
+            async for events in stream.take_events(SCORE_BUNDLES, within=min(within, 0.005)):
+                await scorer.score([_incoming(e) for e in events])
+
+        @app.timer(interval=settings.timer_interval_ms / 1000)
+        async def decay_timer() -> None:
+            while await timer.tick() >= 1000:
+                pass  # more were due than one round takes
+
+        @app.timer(interval=OUTBOX_CHECK_SECONDS)
+        async def recover_outboxes() -> None:
+            # A batch committed here whose publishing failed for good (the confirmation gave
+            # up): published again (older than any live publish takes).
+            older_than = now_ms() - OUTBOX_GRACE_MS
+            for p in list(scorer.epochs):
+                if republished := await publisher.republish_outboxes(p, older_than):
+                    log.warning("partition %d: republished %d batches not confirmed", p,
+                                republished)  # fmt: skip
 
     @app.timer(interval=LAG_CHECK_SECONDS)
     async def measure_lag() -> None:
         # Input events count as done once forwarded (the ingest hop's commits), re-keyed ones
         # once applied (Redis's offsets: exact).
-        with contextlib.suppress(Exception):  # a rebalance meanwhile, or Kafka slow: next time
-            await ingest.measure()
+        if settings.ingests:
+            with contextlib.suppress(Exception):  # a rebalance, or Kafka slow: next time
+                await ingest.measure()
         held = [tp for tp in app.consumer.assignment() if tp.topic == by_lead.get_topic_name()]
         rekeyed.forget(set(rekeyed.held()) - {(tp.topic, tp.partition) for tp in held})
         with contextlib.suppress(Exception):
@@ -181,7 +191,8 @@ def build_app(
         return {"not_wedged": not wedged}
 
     if http_socket is not None:
-        endpoints = web_app(state, engine.model, settings.partitions, readiness, liveness)
+        token = settings.api_token.get_secret_value() if settings.api_token else None
+        endpoints = web_app(state, engine.model, readiness, liveness, token)
 
         @app.task
         async def serve_http() -> None:

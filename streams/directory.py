@@ -9,7 +9,6 @@ transaction that placed a lead, and a lead's entry only ever moves to a newer pl
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,22 +39,13 @@ def placement(value: bytes | str | None) -> tuple[int, int] | None:
 
 
 async def mget(redis: Any, names: list[str]) -> list[Any]:
-    """MGET of keys in any slots: one command on a single Redis; one per slot, together, on a
-    cluster (which refuses a command across slots)."""
+    """MGET of keys in any slots: one command on a single Redis; on a cluster (which refuses a
+    command across slots) one per slot, pipelined by node."""
     if not names:
         return []
-    if not isinstance(redis, RedisCluster):
-        return list(await redis.mget(names))
-    by_slot: dict[int, list[int]] = {}
-    for i, name in enumerate(names):
-        by_slot.setdefault(redis.keyslot(name), []).append(i)
-    found: list[Any] = [None] * len(names)
-    groups = list(by_slot.values())
-    answers = await asyncio.gather(*(redis.mget([names[i] for i in g]) for g in groups))
-    for g, values in zip(groups, answers, strict=True):
-        for i, value in zip(g, values, strict=True):
-            found[i] = value
-    return found
+    if isinstance(redis, RedisCluster):
+        return list(await redis.mget_nonatomic(names))
+    return list(await redis.mget(names))
 
 
 class Directory:
@@ -76,19 +66,15 @@ class Directory:
         values = await mget(self.redis, [self.keys.directory(VISITOR, i) for i in ids])
         return {i: v.decode() for i, v in zip(ids, values, strict=True) if v is not None}
 
-    async def claim_lead(self, lead_id: str, partition: int) -> tuple[int, int]:
-        """Place a new lead on `partition` unless it is placed already; its placement."""
-        name = self.keys.directory(LEAD, lead_id)
-        if await self.redis.set(name, f"{partition}|0", nx=True):
-            return partition, 0
-        found = placement(await self.redis.get(name))
-        return found if found is not None else (partition, 0)
-
     async def claim_leads(self, leads: dict[str, int]) -> dict[str, tuple[int, int]]:
-        """`claim_lead` for each lead (-> its partition), together; their placements."""
+        """Place each new lead on its partition (lead -> partition) unless it is placed
+        already; their placements. One round trip: SET NX GET answers the entry it found."""
         ids = list(leads)
-        placed = await asyncio.gather(*(self.claim_lead(i, leads[i]) for i in ids))
-        return dict(zip(ids, placed, strict=True))
+        pipe = self.redis.pipeline(transaction=False)
+        for i in ids:
+            pipe.set(self.keys.directory(LEAD, i), f"{leads[i]}|0", nx=True, get=True)
+        found = await pipe.execute()
+        return {i: placement(old) or (leads[i], 0) for i, old in zip(ids, found, strict=True)}
 
     async def place_lead(self, lead_id: str, partition: int, moves: int) -> None:
         """The lead now lives on `partition` after `moves` moves (an older entry is replaced)."""

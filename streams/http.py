@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -16,16 +17,23 @@ from streams.store import RedisState
 
 
 def web_app(
-    state: RedisState, model: Model, partitions: int, checks: Checks,
-    liveness: Checks | None = None,
+    state: RedisState, model: Model, checks: Checks,
+    liveness: Checks | None = None, token: str | None = None,
 ) -> web.Application:  # fmt: skip
-    """The worker's endpoints: health_app's, and the explained state of leads and accounts."""
+    """The worker's endpoints: health_app's, and the explained state of leads and accounts
+    (only to requests bearing `token`, when one is set)."""
+    expected = f"Bearer {token}".encode() if token else None
 
     def explain(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
+            given = request.headers.get("Authorization", "").encode()
+            if expected is not None and not hmac.compare_digest(given, expected):
+                return web.Response(body=b'{"error": "unauthorized"}', status=401,
+                                    content_type="application/json",
+                                    headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
             key = request.match_info["id"]
             try:
-                found = report_of(state, model, kind, key, partitions)
+                found = report_of(state, model, kind, key)
                 report = await asyncio.wait_for(found, timeout=5)
             except (TimeoutError, OSError, RedisError) as e:
                 unavailable = {"error": "redis_unavailable", "detail": type(e).__name__}

@@ -61,17 +61,18 @@ class Router:
         """The route of each event. A lead seen for the first time is placed here, by its
         first event (its account, else its id), before any of its events is sent: every
         later event of it, in this batch or another, then goes to the same partition."""
-        leads = {e.lead_id for e in events if e.lead_id is not None}
         visitors = {e.visitor_id for e in events if e.visitor_id is not None}
         linked = await self.directory.visitors(visitors) if visitors else {}
-        placed = await self.directory.leads(leads | set(linked.values())) if leads or linked else {}
-        new: dict[str, int] = {}
+        # Each lead's placement is read and, where there is none, made in one round trip: the
+        # claim answers the placement it finds.
+        first: dict[str, int] = {}
         for e in events:
             lead = e.lead_id
-            if lead is not None and lead not in placed and lead not in new:
-                new[lead] = lead_partition(self.engine, e, None, lead, self.partitions)
-        if new:
-            placed.update(await self.directory.claim_leads(new))
+            if lead is not None and lead not in first:
+                first[lead] = lead_partition(self.engine, e, None, lead, self.partitions)
+        placed = await self.directory.claim_leads(first) if first else {}
+        if owners := set(linked.values()) - placed.keys():
+            placed.update(await self.directory.leads(owners))
         return [self._route(e, placed, linked) for e in events]
 
     def _route(

@@ -11,10 +11,10 @@ from streams.store import RedisState
 
 
 async def report_of(
-    state: RedisState, model: Model, kind: str, key: str, partitions: int
+    state: RedisState, model: Model, kind: str, key: str
 ) -> dict[str, Any] | None:
     """The explained state of a lead or account now, or None when Redis has none."""
-    found = await state.get(kind, key, partitions)
+    found = await state.get(kind, key)
     if found is None:
         return None
     if kind == LEAD:

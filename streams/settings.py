@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from scoring import INPUT_TOPICS
 from streams.plumbing.settings import CONNECTION_ENVIRONMENT, Connections, settings_from
@@ -21,6 +21,9 @@ ENVIRONMENT = {
     "LEADTEMP_TIMER_INTERVAL_MS": "timer_interval_ms",
     "LEADTEMP_CLOCK": "clock",
     "LEADTEMP_STUCK_AFTER_S": "stuck_after_s",
+    "LEADTEMP_ROLE": "role",
+    "LEADTEMP_HTTP_HOST": "http_host",
+    "LEADTEMP_API_TOKEN": "api_token",
 }
 
 
@@ -35,6 +38,10 @@ class Settings(Connections):
     batch_within_ms: int = Field(default=20, ge=1, le=60_000)
     group_id: str = Field(default="leadtemp-worker", min_length=1)
     metrics_port: int = Field(default=9108, ge=0, le=65535)  # 0: no HTTP server
+    http_host: str = Field(default="0.0.0.0", min_length=1)  # the interface it listens on
+    # When set, /leads/ID and /accounts/ID (personal data) answer only requests bearing it;
+    # /metrics and the probes stay open.
+    api_token: SecretStr | None = Field(default=None, min_length=16)
     timer_interval_ms: int = Field(default=1000, ge=10, le=3_600_000)
     # "wall": decay downgrades when the wall clock passes them (production). "event": when the
     # latest occurred_at seen passes them, as `leadtemp replay` does — for feeding history
@@ -43,6 +50,17 @@ class Settings(Connections):
     # A partition holding messages without progress for longer than this is stuck: /readyz
     # and /livez fail, leadtemp_partition_stuck is 1 (a healthy batch takes well under 1 s).
     stuck_after_s: float = Field(default=60.0, gt=0, le=86_400)
+    # Which hops this process runs: the stateless ingest hop scales with the input
+    # partitions, the score hop with the re-keyed topic's; "all" runs both in one process.
+    role: Literal["all", "ingest", "score"] = "all"
+
+    @property
+    def ingests(self) -> bool:
+        return self.role in ("all", "ingest")
+
+    @property
+    def scores(self) -> bool:
+        return self.role in ("all", "score")
 
     @property
     def input_topics(self) -> list[str]:

@@ -90,9 +90,9 @@ Compute = Callable[[BatchStore, int], tuple[list[Record], list[Outgoing]]]
 class RedisState:
     """Reads and writes engine state in Redis, one partition at a time."""
 
-    def __init__(self, redis: Any, prefix: str) -> None:
+    def __init__(self, redis: Any, prefix: str, partitions: int) -> None:
         self.redis = redis
-        self.keys = Keys(prefix)
+        self.keys = Keys(prefix, partitions)
         self.directory = Directory(redis, self.keys)
         self._commit = redis.register_script(COMMIT)
         self._outbox_done = redis.register_script(OUTBOX_DONE)
@@ -311,15 +311,15 @@ class RedisState:
 
     # ------------------------------------------------------------------ reading
 
-    async def temperature_counts(self, partitions: int) -> dict[str, int]:
+    async def temperature_counts(self) -> dict[str, int]:
         """How many leads are at each temperature, over every partition."""
         totals: dict[str, int] = {}
-        for p in range(partitions):
+        for p in range(self.keys.partitions):
             for k, v in (await self.redis.hgetall(self.keys.temperatures(p))).items():
                 totals[k.decode()] = totals.get(k.decode(), 0) + int(v)
         return totals
 
-    async def get(self, kind: str, key: str, partitions: int) -> Any:
+    async def get(self, kind: str, key: str) -> Any:
         """One state, decoded, wherever it is placed (for lookups and tests)."""
         if kind == LEAD:
             placed = (await self.directory.leads([key])).get(key)
@@ -327,7 +327,7 @@ class RedisState:
                 return None
             p = placed[0]
         else:
-            p = partition_of(key, partitions)
+            p = partition_of(key, self.keys.partitions)
         data = await self.redis.get(self.keys.state(p, kind, key))
         return None if data is None else DECODE[kind](data)
 

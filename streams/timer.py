@@ -60,7 +60,7 @@ class Timer:
     async def measure(self) -> None:
         """The temperature counts of every partition (the gauge is the deployment's) and the
         due backlog of those owned."""
-        counts = await self.scorer.state.temperature_counts(self.scorer.partitions)
+        counts = await self.scorer.state.temperature_counts()
         for temperature, n in counts.items():
             metrics.LEADS.labels(temperature).set(n)
         now = now_ms() if self.scorer.settings.clock == "wall" else self.scorer.latest_event_ms

@@ -13,7 +13,6 @@ import faust
 
 from scoring import REPARTITION_TOPIC, Rules
 from streams.app import build_app
-from streams.keys import Keys
 from streams.layout import ensure_layout
 from streams.plumbing.clients import redis_client
 from streams.plumbing.logs import quiet_repeats
@@ -46,7 +45,7 @@ def run_worker(
 async def _check_layout(settings: Settings) -> None:
     redis = redis_client(settings)
     try:
-        await ensure_layout(redis, Keys(settings.redis_prefix), settings.partitions)
+        await ensure_layout(redis, settings.redis_prefix, settings.partitions)
     finally:
         await redis.aclose()
 

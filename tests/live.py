@@ -69,12 +69,13 @@ class Worker:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.metrics_ports: list[int] = []
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, **env: str) -> subprocess.Popen[bytes]:
+        """One more process, with `env` over the worker's environment."""
         n = len(self.procs)
         log = open(self.log_dir / f"{self.command}-{n}.log", "wb")  # noqa: SIM115
         port = free_port()
         self.metrics_ports.append(port)
-        env = {**self.env, self.metrics_variable: str(port)}
+        env = {**self.env, self.metrics_variable: str(port), **env}
         proc = subprocess.Popen(
             [sys.executable, "-m", "cli", self.command, "--loglevel", "info"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -252,7 +253,7 @@ def applied_offsets(w: Worker) -> dict[int, int]:
     try:
         keys = list(client.scan_iter("{" + prefix + "p*}:applied"))
         values = [client.get(k) for k in keys]  # (one slot a key, on a cluster)
-        return {int(k.decode()[len(prefix) + 2 :].split("}")[0]): int(v)
+        return {int(k.decode()[len(prefix) + 2 :].split("}")[0].split(".")[0]): int(v)
                 for k, v in zip(keys, values, strict=True)}  # fmt: skip
     except (redis.ConnectionError, redis.exceptions.ClusterDownError):
         return {}  # Redis is restarting

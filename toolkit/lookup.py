@@ -21,11 +21,11 @@ def report(settings: Connections, rules: Rules, kind: str, key: str) -> dict[str
     async def fetch() -> dict[str, Any] | None:
         redis = redis_client(settings)
         try:
-            state = RedisState(redis, settings.redis_prefix)
-            layout = await layout_of(redis, state.keys)
+            layout = await layout_of(redis, settings.redis_prefix)
             if layout is None:  # no worker ever started here
                 return None
-            return await report_of(state, Model(rules), kind, key, layout.partitions)
+            state = RedisState(redis, settings.redis_prefix, layout.partitions)
+            return await report_of(state, Model(rules), kind, key)
         finally:
             await redis.aclose()
 

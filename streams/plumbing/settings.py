@@ -79,17 +79,31 @@ class Connections(BaseModel):
         )
 
 
+def _file_value(variable: str, path: str, name: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+        raise SettingsError(f"setting {name} ({variable}): cannot read {path}: {reason}") from None
+
+
 def settings_from(
     flags: Mapping[str, Any],
     environ: Mapping[str, str] | None,
     model: type[M],
     variables: Mapping[str, str],
 ) -> M:
-    """Flags win over the environment, which wins over defaults; SettingsError names the key."""
+    """Flags win over the environment, which wins over defaults; SettingsError names the key.
+    Any variable may instead name a file holding its value, as `<VARIABLE>_FILE` (how
+    Kubernetes and Docker mount secrets); its trailing newline is not part of the value."""
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {
-        name: environ[var] for var, name in variables.items() if var in environ
-    }
+    values: dict[str, Any] = {}
+    for var, name in variables.items():
+        if var in environ:
+            values[name] = environ[var]
+        elif f"{var}_FILE" in environ:
+            values[name] = _file_value(f"{var}_FILE", environ[f"{var}_FILE"], name)
     values.update({k: v for k, v in flags.items() if v is not None})
     try:
         return model.model_validate(values)

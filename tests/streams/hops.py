@@ -47,7 +47,7 @@ class Hops:
         self.redis = redis_client(s)
         self.producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all")
         await self.producer.start()
-        self.state = RedisState(self.redis, s.redis_prefix)
+        self.state = RedisState(self.redis, s.redis_prefix, self.partitions)
         self.publisher = Publisher(s, self.state, self.send)
         self.scorer = Scorer(s, self.engine, self.state, self.publisher)
         self.forwarder = Forwarder(s, Router(self.engine, self.state.directory, self.partitions),

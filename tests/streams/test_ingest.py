@@ -36,7 +36,7 @@ def routes(services: Services, prefix: str, batches: list[list[Any]],
     async def go() -> list[list[Route]]:
         redis = redis_client(Connections(redis_url=services.redis_url))
         try:
-            directory = RedisState(redis, prefix).directory
+            directory = RedisState(redis, prefix, P).directory
             for visitor, lead in (linked or {}).items():
                 await directory.link_visitor(visitor, lead)
             router = Router(Engine(), directory, P)

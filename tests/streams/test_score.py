@@ -88,7 +88,7 @@ def test_a_lead_that_finds_its_account_on_another_partition_moves_there_with_its
         async with Hops(services, topic_prefix) as hops:
             await hops.run(lines)
             placed = await hops.state.directory.leads([lead])
-            return (placed[lead], await hops.state.get(LEAD, lead, P),
+            return (placed[lead], await hops.state.get(LEAD, lead),
                     (REGISTRY.get_sample_value("leadtemp_moves_total") or 0.0) - before)  # fmt: skip
 
     placed, state, moves = run(go())
@@ -137,7 +137,7 @@ def test_a_visitor_linked_by_a_lead_on_another_partition_is_credited_to_it(
             await hops.run([link])
             await hops.run([after])  # routed by the directory, straight to the lead
             return (await hops.state.directory.visitors([visitor]),
-                    await hops.state.get(LEAD, lead, P))  # fmt: skip
+                    await hops.state.get(LEAD, lead))  # fmt: skip
 
     linked, state = run(go())
     assert linked == {visitor: lead}
@@ -157,9 +157,10 @@ def test_an_event_routed_before_its_lead_moved_is_sent_on_to_it(
             await hops.run([moved])
             # A message routed to the lead's first partition (a directory read before it moved).
             await hops.producer.send_and_wait(
-                hops.tps[0].topic, bundle([Item(None, EVENT, late)]), partition=1)
+                hops.tps[0].topic, bundle([Item(None, EVENT, late)]), partition=1
+            )
             await hops.drain()
-            return await hops.state.get(LEAD, lead, P)
+            return await hops.state.get(LEAD, lead)
 
     state = run(go())
     assert state.account == "acme.com" and len(state.seen) == 2
@@ -178,7 +179,7 @@ def test_a_worker_that_lost_its_partition_cannot_commit_a_batch_of_it(
             await hops.state.take_over(2)  # another worker was assigned partition 2
             await hops.scorer.score([msg])
             after = REGISTRY.get_sample_value("leadtemp_redis_retries_total", {"why": "raced"})
-            return await hops.state.get(LEAD, lead, P), (after or 0) - before
+            return await hops.state.get(LEAD, lead), (after or 0) - before
 
     state, raced = run(go())
     assert state is None and raced == 1
@@ -211,10 +212,12 @@ async def scored(services: Services, prefix: str, engine: Engine, batch: list[In
                  state_class: type[RedisState] = RedisState) -> tuple[Any, int]:  # fmt: skip
     async with Hops(services, prefix, engine) as hops:
         if state_class is not RedisState:
-            hops.scorer.state = hops.publisher.state = state_class(hops.redis, hops.state.keys.prefix)
+            hops.scorer.state = hops.publisher.state = state_class(
+                hops.redis, hops.state.keys.prefix, hops.partitions
+            )
         await hops.scorer.score(batch)
         await hops.publisher.drain()
-        return await hops.state.get(LEAD, "lead-1", P), await hops.state.applied_offset(0)
+        return await hops.state.get(LEAD, "lead-1"), await hops.state.applied_offset(0)
 
 
 def test_an_event_the_engine_fails_on_is_dead_lettered_and_the_rest_applied(
@@ -251,10 +254,10 @@ def test_a_failure_outside_the_engine_dead_letters_only_the_events_that_cause_it
 
     async def go() -> tuple[list[Any], int]:
         async with Hops(services, topic_prefix) as hops:
-            hops.scorer.state = StateThatFailsOn(hops.redis, hops.state.keys.prefix)
+            hops.scorer.state = StateThatFailsOn(hops.redis, hops.state.keys.prefix, hops.partitions)
             await hops.scorer.score([one])
             await hops.publisher.drain()
-            return ([await hops.state.get(LEAD, lead, P) for lead in leads],
+            return ([await hops.state.get(LEAD, lead) for lead in leads],
                     await hops.state.applied_offset(0))  # fmt: skip
 
     states, applied = run(go())
@@ -321,7 +324,7 @@ def test_lead_counts_by_temperature_are_kept_with_the_state(
     async def go() -> dict[str, int]:
         async with Hops(services, topic_prefix) as hops:
             await hops.run([event("c0", "lead-1"), *moved])
-            return await hops.state.temperature_counts(P)
+            return await hops.state.temperature_counts()
 
     assert run(go()) == {"cold": 2}  # the moved lead counted once, where it lives
 
@@ -381,7 +384,7 @@ def test_a_worker_started_with_new_rules_downgrades_at_once_a_lead_they_no_longe
             due = await Timer(restarted.scorer).tick()
         async with Hops(services, topic_prefix, Engine(stricter)) as again:
             await reindex(again.scorer, again.engine, stricter)
-            return due, await Timer(again.scorer).tick(), await again.state.get(LEAD, "lead-1", P)
+            return due, await Timer(again.scorer).tick(), await again.state.get(LEAD, "lead-1")
 
     due, due_after_second_restart, lead = run(go())
     assert (due, due_after_second_restart, lead.temp) == (1, 0, "cold")

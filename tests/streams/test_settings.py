@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from streams.plumbing.settings import SettingsError
@@ -50,9 +52,35 @@ def test_topic_prefix_applies_to_every_topic() -> None:
             {"LEADTEMP_CLOCK": "sundial"},
             "setting clock (LEADTEMP_CLOCK): Input should be 'wall' or 'event'",
         ),
+        (
+            {"LEADTEMP_ROLE": "both"},
+            "setting role (LEADTEMP_ROLE): Input should be 'all', 'ingest' or 'score'",
+        ),
+        (
+            {"LEADTEMP_API_TOKEN": "short"},
+            "setting api_token (LEADTEMP_API_TOKEN): Value should have at least 16 items",
+        ),
     ],
 )
 def test_a_bad_setting_stops_start_up_naming_the_key(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError) as e:
         worker_settings({}, env)
     assert str(e.value).startswith(message)
+
+
+def test_a_setting_can_come_from_a_file_named_by_its_variable_with_file(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("a-token-of-32-characters-or-so-1\n")
+    s = worker_settings({}, {"LEADTEMP_API_TOKEN_FILE": str(secret)})
+    assert s.api_token is not None
+    assert s.api_token.get_secret_value() == "a-token-of-32-characters-or-so-1"
+
+
+def test_an_unreadable_settings_file_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"api_token \(LEADTEMP_API_TOKEN_FILE\): cannot read"):
+        worker_settings({}, {"LEADTEMP_API_TOKEN_FILE": str(tmp_path / "missing")})
+
+
+def test_a_token_never_shows_in_the_settings_printed() -> None:
+    s = worker_settings({}, {"LEADTEMP_API_TOKEN": "a-token-of-32-characters-or-so-1"})
+    assert "a-token-of-32" not in repr(s) and "a-token-of-32" not in str(s.model_dump())

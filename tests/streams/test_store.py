@@ -18,11 +18,12 @@ from tests.conftest import Services
 
 pytestmark = pytest.mark.services
 DAY = 86_400_000
+PARTITIONS = 4
 
 
 async def connected(services: Services, prefix: str) -> tuple[Any, RedisState]:
     redis = redis_client(Connections(redis_url=services.redis_url))
-    return redis, RedisState(redis, prefix)
+    return redis, RedisState(redis, prefix, PARTITIONS)
 
 
 def nothing(store: BatchStore, applied: int) -> tuple[list[Record], list[Outgoing]]:
@@ -103,7 +104,7 @@ def test_all_of_a_partitions_keys_share_one_cluster_slot_and_partitions_spread()
 
     from streams.keys import Keys
 
-    keys = Keys("lt:")
+    keys = Keys("lt:", 64)
     names = [keys.state(5, LEAD, "pat"), keys.state(5, ACCOUNT, "acme.com"), keys.due(5),
              keys.applied(5), keys.epoch(5), keys.outbox(5, "b1"), keys.outboxes(5),
              keys.moved(5, "pat"), keys.temperatures(5)]  # fmt: skip
@@ -158,7 +159,7 @@ async def reschedule_under(
                                members={"a": Member(0, False, "warm", False)})  # fmt: skip
         await redis.set(writer.keys.state(0, ACCOUNT, "acme.com"), account.to_bytes())
         await redis.zadd(writer.keys.due(0), {due_member(ACCOUNT, "acme.com"): 30 * DAY})
-        reader = RedisState(redis, read_prefix)
+        reader = RedisState(redis, read_prefix, PARTITIONS)
         counts = await reader.reschedule(0, await reader.take_over(0), with_window(window_days),
                                          "fp")  # fmt: skip
         due = await redis.zscore(writer.keys.due(0), due_member(ACCOUNT, "acme.com"))

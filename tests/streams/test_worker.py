@@ -86,6 +86,15 @@ def worker_on_any_redis(any_redis: Services, topic_prefix: str, tmp_path: Path) 
     w.stop_all()
 
 
+def outputs_with_lead_records(worker: Worker, n: int) -> dict[str, Any]:
+    """The output topics, once they hold at least `n` lead records."""
+    return wait_for(
+        lambda: (o := outputs(worker.services.kafka_bootstrap, worker.prefix))
+        and len(o["leads.temperature"]) >= n and o,
+        90, "every lead record",
+    )  # fmt: skip
+
+
 def test_personas_give_the_same_lead_records_as_replay(
     worker_on_any_redis: Worker, examples: Path
 ) -> None:
@@ -96,16 +105,29 @@ def test_personas_give_the_same_lead_records_as_replay(
     expected = replay_records(lines)
     want_leads = [(r.key, r.value) for r in expected if r.topic == "leads.temperature"]
     want_alerts = [(r.key, r.value) for r in expected if r.topic == "alerts.hot-lead"]
-    got = wait_for(
-        lambda: (o := outputs(worker.services.kafka_bootstrap, worker.prefix))
-        and len(o["leads.temperature"]) >= len(want_leads) and o,
-        90, "every lead record",
-    )  # fmt: skip
+    got = outputs_with_lead_records(worker, len(want_leads))
     assert per_key(got["leads.temperature"], "change_id") == per_key(want_leads, "change_id")
     assert per_key(got["alerts.hot-lead"], "alert_id") == per_key(want_alerts, "alert_id")
     assert {k: v for k, v in got["leads.temperature"] if v["lead_id"] == "raj"} == {
         k: v for k, v in want_leads if v["lead_id"] == "raj"
     }
+
+
+def test_an_ingest_process_and_a_score_process_give_the_records_of_one_worker(
+    worker: Worker, examples: Path
+) -> None:
+    lines = (examples / "personas.jsonl").read_bytes().splitlines()
+    worker.start(LEADTEMP_ROLE="ingest")
+    worker.start(LEADTEMP_ROLE="score")
+    produce_one_by_one(worker, lines)
+    want = [(r.key, r.value) for r in replay_records(lines) if r.topic == "leads.temperature"]
+    got = outputs_with_lead_records(worker, len(want))
+    assert per_key(got["leads.temperature"], "change_id") == per_key(want, "change_id")
+    # Each process holds the partitions of its own hop only.
+    ingest, score = wait_for(lambda: (held := [lags(worker.metrics(n)) for n in (0, 1)])
+                             and all(held) and held, 30, "both to report lag")  # fmt: skip
+    assert all(not t.endswith("events-by-lead") for t, _ in ingest)
+    assert score and all(t.endswith("events-by-lead") for t, _ in score)
 
 
 def test_a_stopped_worker_leaves_nothing_in_its_working_directory(
