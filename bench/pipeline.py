@@ -61,7 +61,7 @@ from streams.plumbing.topics import all_topics, ensure_topics
 from streams.settings import Settings, worker_settings
 from toolkit.produce import publish
 
-console = Console()
+console = Console(width=150)  # the tables are wide; also when printed to a file
 
 
 # ---------------------------------------------------------------- reading the workers
@@ -122,13 +122,15 @@ class Deployment:
     prefix: str = field(default_factory=lambda: f"bench{uuid.uuid4().hex[:6]}.")
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
+    kafka: list[Any] = field(default_factory=list)  # a consumer and an admin client, for done()
 
     @property
     def settings(self) -> Settings:
         return worker_settings({"kafka_bootstrap_servers": self.bootstrap,
                                 "redis_url": self.redis_url, "redis_cluster": self.cluster,
                                 "topic_prefix": self.prefix, "redis_prefix": self.prefix,
-                                "partitions": self.partitions})  # fmt: skip
+                                "partitions": self.partitions,
+                                "group_id": f"{self.prefix}worker"})  # fmt: skip
 
     def redis(self) -> Any:
         if self.cluster:
@@ -143,7 +145,7 @@ class Deployment:
                    "REDIS_URL": self.redis_url, "LEADTEMP_REDIS_CLUSTER": str(self.cluster),
                    "LEADTEMP_TOPIC_PREFIX": self.prefix, "LEADTEMP_REDIS_PREFIX": self.prefix,
                    "LEADTEMP_PARTITIONS": str(self.partitions),
-                   "LEADTEMP_GROUP_ID": f"{self.prefix}worker",
+                   "LEADTEMP_GROUP_ID": self.settings.group_id,
                    "LEADTEMP_METRICS_PORT": str(port)}  # fmt: skip
             log = open(self.work / f"{self.prefix}worker-{i}.log", "wb")  # noqa: SIM115
             self.workers.append(subprocess.Popen(
@@ -170,6 +172,9 @@ class Deployment:
             worker.wait(timeout=60)
         self.workers.clear()
         self.ports.clear()
+        for client in self.kafka:
+            client.close()
+        self.kafka.clear()
 
     def total(self, sample: str) -> float:
         return sum(metric(port, sample) for port in self.ports)
@@ -178,7 +183,7 @@ class Deployment:
         return sum(cpu_seconds(w.pid) for w in self.workers)
 
     def applied(self, client: Any) -> dict[int, int]:
-        keys = Keys(self.prefix)
+        keys = Keys(self.prefix, self.partitions)
         values = [client.get(keys.applied(p)) for p in range(self.partitions)]  # (one slot each)
         return {p: int(v) for p, v in enumerate(values) if v is not None}
 
@@ -186,17 +191,15 @@ class Deployment:
         """Every input message forwarded (the ingest group committed the input's ends) and
         every re-keyed message applied (Redis's offsets are the re-keyed topic's ends - 1)."""
         s = self.settings
-        inputs = [TopicPartition(s.topic(t), p) for t in s.input_topics
-                  for p in range(self.partitions)]  # fmt: skip
+        inputs = [TopicPartition(t, p) for t in s.input_topics for p in range(self.partitions)]
         rekeyed = [TopicPartition(s.topic(REPARTITION_TOPIC), p) for p in range(self.partitions)]
-        consumer = KafkaConsumer(bootstrap_servers=self.bootstrap)
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
-        try:
-            ends = consumer.end_offsets(inputs + rekeyed)
-            committed = admin.list_consumer_group_offsets(f"{s.group_id}-ingest")
-        finally:
-            consumer.close()
-            admin.close()
+        if not self.kafka:
+            self.kafka = [KafkaConsumer(bootstrap_servers=self.bootstrap),
+                          KafkaAdminClient(bootstrap_servers=self.bootstrap)]  # fmt: skip
+        consumer, admin = self.kafka
+        ends = consumer.end_offsets(inputs + rekeyed)
+        group = f"{s.group_id}-ingest"
+        committed = admin.list_group_offsets({group: None}).get(group, {})
         if any(ends[tp] and (committed.get(tp) is None or committed[tp].offset < ends[tp])
                for tp in inputs):  # fmt: skip
             return False
@@ -248,7 +251,7 @@ def backlog(d: Deployment, lines: list[bytes], label: str) -> Figures:
         asyncio.run(publish(d.bootstrap, lines, d.prefix))
         wait_for(lambda: bool(d.applied(client)), 120, "a first applied batch", every=0.05)
         t0, cpu0 = time.perf_counter(), d.cpu()
-        wait_for(lambda: d.done(client), 900, "the backlog to be applied", every=0.25)
+        wait_for(lambda: d.done(client), 900, "the backlog to be applied", every=0.5)
         elapsed, cpu = time.perf_counter() - t0, d.cpu() - cpu0
         figures = Figures(
             label, len(d.workers), len(lines), elapsed, cpu,
@@ -359,7 +362,7 @@ async def bundle_times(
 def latency(d: Deployment, rate: int, warmup: int, seconds: int) -> dict[str, list[float]]:
     """Latencies (s) of the measured events: end to end, and of each hop."""
     client = d.redis()
-    keys = Keys(d.prefix)
+    keys = Keys(d.prefix, d.partitions)
     try:
         # The pre-loaded history is months old: its decay downgrades are all due now. Let the
         # timer finish them and the outboxes empty, and the workers go idle (under 10% of a
