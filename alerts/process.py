@@ -19,11 +19,13 @@ from alerts.notifier import Notifier, with_backoff
 from alerts.offsets import Offsets, Rebalance, commit_finished
 from alerts.routing import Routing
 from alerts.settings import NotifierSettings
+from scoring import Rules, longest_window_days
 from streams.plumbing.clients import redis_client
 from streams.plumbing.http import health_app, redis_answers, serve
 from streams.plumbing.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
 from streams.plumbing.logs import flush_repeats_forever, quiet_repeats
-from streams.plumbing.topics import all_topics, ensure_topics
+from streams.plumbing.producers import PRODUCER_OPTIONS
+from streams.plumbing.topics import ensure_planned
 
 log = logging.getLogger("alerts.notifier")
 
@@ -36,7 +38,9 @@ def run_notifier(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     repeats = quiet_repeats()
-    ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
+    # The notifier has no rules file: the default rules' windows check the input retention
+    # asked for (the worker checks it against its own rules).
+    ensure_planned(settings, longest_window_days(Rules()))
 
     async def main_loop() -> None:
         stop = asyncio.Event()
@@ -62,7 +66,7 @@ async def run(
     redis = redis_client(settings, timeout_s=10)  # the ledger's scripts take longer
     # Both back off between failed metadata updates: see streams/plumbing/kafka_backoff.py.
     producer = MetadataBackoffProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5
+        bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5, **PRODUCER_OPTIONS
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,

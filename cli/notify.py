@@ -7,7 +7,13 @@ from typing import Any
 import click
 
 from alerts.settings import NOTIFIER_ENVIRONMENT, NotifierSettings
-from cli.options import bind_or_exit, connection_options, load_routing_or_exit, settings_or_exit
+from cli.options import (
+    bind_or_exit,
+    connection_options,
+    fail,
+    load_routing_or_exit,
+    settings_or_exit,
+)
 
 
 @click.command()
@@ -27,7 +33,12 @@ def notify(loglevel: str, **flags: Any) -> None:
     routing = load_routing_or_exit(settings.routes_path)
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT",
                                settings.http_host)  # fmt: skip
-    run_notifier(settings, routing, http_socket, loglevel)
+    from streams.plumbing.topics import PlanError
+
+    try:
+        run_notifier(settings, routing, http_socket, loglevel)
+    except PlanError as e:
+        fail(str(e))
 
 
 @click.group()

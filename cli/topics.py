@@ -1,13 +1,19 @@
-"""`leadtemp topics create`: the topics a deployment reads and writes."""
+"""`leadtemp topics create | check`: the topics a deployment reads and writes, as planned."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
-from cli.options import connection_options, settings_or_exit
-from streams.plumbing.settings import CONNECTION_ENVIRONMENT, Connections
+from cli.options import connection_options, fail, load_rules_or_exit, settings_or_exit
+from toolkit.settings import TOOL_ENVIRONMENT, ToolSettings
+
+_RULES = click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+_PARTITIONS = click.option(
+    "--partitions", type=int, help="Partitions of each topic [LEADTEMP_PARTITIONS]."
+)
 
 
 @click.group()
@@ -17,11 +23,46 @@ def topics() -> None:
 
 @topics.command("create")
 @connection_options
-@click.option("--partitions", type=int, help="Partitions of each new topic [LEADTEMP_PARTITIONS].")
+@_PARTITIONS
+@_RULES
 def topics_create(**flags: Any) -> None:
-    """Create every topic (inputs, repartition, outputs, dead letters); idempotent."""
-    from streams.plumbing.topics import create_all
+    """Create every topic (inputs, repartition, outputs, dead letters) as planned: replicas,
+    min.insync.replicas, retention, compaction; idempotent. Prints the plan."""
+    from scoring import longest_window_days
+    from streams.plumbing.topics import PlanError, ensure_planned
 
-    settings = settings_or_exit(flags, Connections, CONNECTION_ENVIRONMENT)
-    for name, created in create_all(settings):
-        click.echo(f"{name}: {'created' if created else 'exists'}")
+    settings = settings_or_exit(flags, ToolSettings, TOOL_ENVIRONMENT)
+    rules = load_rules_or_exit(settings.rules_path)
+    try:
+        for spec, created in ensure_planned(settings, longest_window_days(rules)):
+            configs = ", ".join(f"{k}={v}" for k, v in spec.configs.items())
+            click.echo(f"{spec.name}: {'created' if created else 'exists'} "
+                       f"(partitions {spec.partitions}, replicas {spec.replication}, {configs})")
+    except PlanError as e:
+        fail(str(e))
+
+
+@topics.command("check")
+@connection_options
+@_PARTITIONS
+@_RULES
+@click.option("--apply", is_flag=True, help="Set the configs that differ to the plan's.")
+def topics_check(apply: bool, **flags: Any) -> None:
+    """Report topics whose partitions, replicas or configs differ from the plan; exit 1 when
+    any does (after --apply: when any still does)."""
+    from scoring import longest_window_days
+    from streams.plumbing.topics import PlanError, check_plan, planned
+
+    settings = settings_or_exit(flags, ToolSettings, TOOL_ENVIRONMENT)
+    rules = load_rules_or_exit(settings.rules_path)
+    try:
+        plan = planned(settings, longest_window_days(rules))
+    except PlanError as e:
+        fail(str(e))
+    drifts = check_plan(settings.kafka_bootstrap_servers, plan, apply=apply)
+    left = [d for d in drifts if not apply or d.what in ("missing", "partitions", "replication")]
+    for d in drifts:
+        click.echo(f"{d}{' (applied)' if d not in left else ''}")
+    if not drifts:
+        click.echo(f"{len(plan)} topics as planned")
+    sys.exit(1 if left else 0)

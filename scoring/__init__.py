@@ -11,7 +11,14 @@ from scoring.explain import account_report, lead_report
 from scoring.model import Model
 from scoring.records import Record, dead_letter
 from scoring.replay import Replay
-from scoring.rules import Rules, RulesError, rules_as_yaml, rules_fingerprint, rules_from_yaml
+from scoring.rules import (
+    Rules,
+    RulesError,
+    longest_window_days,
+    rules_as_yaml,
+    rules_fingerprint,
+    rules_from_yaml,
+)
 from scoring.rules_diff import (
     TEMPERATURES,
     RulesDiff,
@@ -76,6 +83,7 @@ __all__ = [
     "engine_build",
     "event_schema",
     "lead_report",
+    "longest_window_days",
     "ms_from_rfc3339",
     "note_first_hot",
     "outcome_of",

@@ -8,6 +8,8 @@ from typing import Any, Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from scoring.stitching import VISITOR_HOLD_MS
+from scoring.times import MS_PER_DAY
 from scoring.validation import validation_message
 
 ENGAGEMENT_POINTS: dict[str, float] = {
@@ -282,3 +284,12 @@ def rules_as_yaml(rules: Rules) -> str:
 def rules_fingerprint(rules: Rules) -> str:
     """A hash of the effective rules: equal for equal rules, however the file spelled them."""
     return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()[:16]
+
+
+def longest_window_days(rules: Rules) -> float:
+    """The longest time an event still counts by a hard window of the rules (a demo request's
+    automatic SQL, BANT answers, an account's stakeholders, an anonymous visitor's held page
+    views): history shorter than this cannot be replayed into the same temperatures. Decayed
+    points have no window; they fade by half-lives."""
+    return max(rules.thresholds.auto_sql_days, rules.bant.valid_days,
+               rules.accounts.stakeholder_window_days, VISITOR_HOLD_MS / MS_PER_DAY)  # fmt: skip

@@ -19,7 +19,7 @@ source it was copied from: an upgrade of faust-streaming that changes it fails t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, cast
 
 from faust.transport.consumer import CONSUMER_FETCHING
@@ -27,6 +27,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import Service
 
 from streams.plumbing.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
+from streams.plumbing.producers import PRODUCER_OPTIONS
 
 Waiting = asyncio.Future[Any] | None  # what a coroutine yields to the event loop
 
@@ -206,6 +207,10 @@ class BackoffProducer(faust_aiokafka.Producer):  # type: ignore[misc]
     @property
     def _producer_type(self) -> type[MetadataBackoffProducer]:
         return MetadataBackoffProducer
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        # Faust makes its producer idempotent only inside transactions (the worker has none).
+        return {**super()._settings_extra(), **PRODUCER_OPTIONS}
 
 
 class FastDrainTransport(faust_aiokafka.Transport):  # type: ignore[misc]

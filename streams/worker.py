@@ -11,12 +11,12 @@ import sys
 
 import faust
 
-from scoring import REPARTITION_TOPIC, Rules
+from scoring import REPARTITION_TOPIC, Rules, longest_window_days
 from streams.app import build_app
 from streams.layout import ensure_layout
 from streams.plumbing.clients import redis_client
 from streams.plumbing.logs import quiet_repeats
-from streams.plumbing.topics import all_topics, ensure_topics, partition_count
+from streams.plumbing.topics import ensure_planned, partition_count
 from streams.settings import Settings
 
 
@@ -24,8 +24,9 @@ def run_worker(
     settings: Settings, rules: Rules, http_socket: socket.socket | None, loglevel: str
 ) -> None:
     """The worker until SIGINT or SIGTERM; LayoutError, before anything starts, when the state
-    in Redis is placed for another partition count."""
-    ensure_topics(settings.kafka_bootstrap_servers, all_topics(settings), settings.partitions)
+    in Redis is placed for another partition count; PlanError when the topic settings would
+    lose history."""
+    ensure_planned(settings, longest_window_days(rules))
     # State is placed by the re-keyed topic's partition: use the count it really has.
     by_lead = partition_count(settings.kafka_bootstrap_servers, settings.topic(REPARTITION_TOPIC))
     settings = settings.model_copy(update={"partitions": by_lead})

@@ -12,6 +12,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from scoring import INPUT_TOPICS
+from streams.plumbing.producers import PRODUCER_OPTIONS
 from streams.plumbing.settings import Connections
 
 
@@ -52,8 +53,8 @@ async def publish(
 ) -> Published:
     """Send every line (or until `until()`), at most `rate` per second when given; the
     producer waits for the broker's acknowledgement of everything before returning."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                                max_request_size=4 * 1024 * 1024)  # fmt: skip
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5,
+                                max_request_size=4 * 1024 * 1024, **PRODUCER_OPTIONS)  # fmt: skip
     await producer.start()
     stats = Published()
     started = time.monotonic()

@@ -21,6 +21,9 @@ CONNECTION_ENVIRONMENT = {
     "LEADTEMP_REDIS_PREFIX": "redis_prefix",
     "LEADTEMP_PARTITIONS": "partitions",
     "LEADTEMP_REDIS_CLUSTER": "redis_cluster",
+    "LEADTEMP_REPLICATION_FACTOR": "replication_factor",
+    "LEADTEMP_MIN_INSYNC_REPLICAS": "min_insync_replicas",
+    "LEADTEMP_INPUT_RETENTION_DAYS": "input_retention_days",
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -44,6 +47,15 @@ class Connections(BaseModel):
     # REDIS_URL names a node of a Redis Cluster (the client finds the others).
     redis_cluster: bool = False
     partitions: int = Field(default=4, ge=1, le=1024)  # of the topics it creates
+    # Of the topics it creates (streams/plumbing/topics.py: topic_plan): replicas, capped by
+    # the brokers there are (so 1 on the local dev broker); writes need this many in sync,
+    # capped one below the replicas, so that one broker may be lost.
+    replication_factor: int = Field(default=3, ge=1, le=16)
+    min_insync_replicas: int = Field(default=2, ge=1, le=16)
+    # How long the input topics keep events; unset: forever, so a replay always has the whole
+    # history (decayed points have no window). A number must cover the rules' longest window
+    # plus a margin.
+    input_retention_days: float | None = Field(default=None, gt=0)
 
     @field_validator("redis_url")
     @classmethod

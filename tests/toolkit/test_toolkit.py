@@ -115,6 +115,25 @@ def test_topics_create_is_idempotent(services: Services, topic_prefix: str) -> N
     assert again.exit_code == 0 and "created" not in again.stdout
 
 
+def test_topics_create_prints_the_plan_and_check_finds_the_topics_as_planned(
+    services: Services, topic_prefix: str
+) -> None:
+    created = invoke(services, topic_prefix, "topics", "create")
+    assert (f"{topic_prefix}leads.temperature: created (partitions 4, replicas 1, "
+            "min.insync.replicas=1, cleanup.policy=compact)") in created.stdout  # fmt: skip
+    checked = invoke(services, topic_prefix, "topics", "check")
+    assert (checked.exit_code, checked.stdout.strip()) == (0, "11 topics as planned")
+
+
+def test_topics_check_exits_1_naming_a_topic_that_differs(
+    services: Services, topic_prefix: str
+) -> None:
+    invoke(services, topic_prefix, "topics", "create", "--partitions", "2")
+    checked = invoke(services, topic_prefix, "topics", "check")  # planned: 4 partitions
+    assert checked.exit_code == 1
+    assert f"{topic_prefix}events.email: partitions is 2, planned 4" in checked.stdout
+
+
 def test_tail_shows_a_temperature_change_and_an_alert_readably() -> None:
     change = line_of("leads.temperature", {"lead_id": "lisa", "from": "warm", "to": "hot",
                                            "occurred_at": "2026-11-20T14:03:11Z",
