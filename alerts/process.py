@@ -20,7 +20,7 @@ from alerts.offsets import Offsets, Rebalance, commit_finished
 from alerts.routing import Routing
 from alerts.settings import NotifierSettings
 from scoring import Rules, longest_window_days
-from streams.plumbing.clients import redis_client
+from streams.plumbing.clients import check_redis, redis_client
 from streams.plumbing.http import health_app, redis_answers, serve
 from streams.plumbing.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
 from streams.plumbing.logs import flush_repeats_forever, quiet_repeats
@@ -33,11 +33,13 @@ log = logging.getLogger("alerts.notifier")
 def run_notifier(
     settings: NotifierSettings, routing: Routing, http_socket: socket.socket | None, loglevel: str
 ) -> None:
-    """The notifier's start-up: logging, its topics, then `run` until SIGINT or SIGTERM."""
+    """The notifier's start-up: logging, Redis's credentials checked (SettingsError), its
+    topics (PlanError), then `run` until SIGINT or SIGTERM."""
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     repeats = quiet_repeats()
+    asyncio.run(check_redis(settings))
     # The notifier has no rules file: the default rules' windows check the input retention
     # asked for (the worker checks it against its own rules).
     ensure_planned(settings, longest_window_days(Rules()))

@@ -33,11 +33,12 @@ def notify(loglevel: str, **flags: Any) -> None:
     routing = load_routing_or_exit(settings.routes_path)
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT",
                                settings.http_host)  # fmt: skip
+    from streams.plumbing.settings import SettingsError
     from streams.plumbing.topics import PlanError
 
     try:
         run_notifier(settings, routing, http_socket, loglevel)
-    except PlanError as e:
+    except (PlanError, SettingsError) as e:
         fail(str(e))
 
 

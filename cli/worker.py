@@ -39,6 +39,7 @@ from streams.settings import ENVIRONMENT, Settings
 def worker(loglevel: str, **flags: Any) -> None:
     """Score events from Kafka live, with state in Redis."""
     from streams.layout import LayoutError
+    from streams.plumbing.settings import SettingsError
     from streams.plumbing.topics import PlanError
     from streams.worker import run_worker
 
@@ -47,5 +48,5 @@ def worker(loglevel: str, **flags: Any) -> None:
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT", settings.http_host)
     try:
         run_worker(settings, rules, http_socket, loglevel)
-    except (LayoutError, PlanError) as e:
+    except (LayoutError, PlanError, SettingsError) as e:
         fail(str(e))

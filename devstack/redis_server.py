@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,32 @@ def start_redis(
 
     `detach`: keep running after this process exits; otherwise it is stopped with us.
     """
+    url = f"redis://127.0.0.1:{port}/0"
+    return _start(workdir, port, persistent, extra, url, lambda: redis_answers(url), timeout,
+                  detach)  # fmt: skip
+
+
+def start_redis_tls(
+    workdir: Path, port: int, ca_file: Path, cert_file: Path, key_file: Path,
+    users: dict[str, str], timeout: float = 30.0,
+) -> ManagedProcess:  # fmt: skip
+    """Redis serving TLS only, on 127.0.0.1:port, as managed services do: its certificate and
+    key, client certificates checked against `ca_file` when a client sends one, the ACL users
+    given (name -> password, every command and key) and the default user off. Its address is
+    a rediss:// URL without credentials."""
+    acl = [a for name, password in users.items()
+           for a in ("--user", name, "on", f">{password}", "~*", "&*", "+@all")]  # fmt: skip
+    extra = ("--port", "0", "--tls-port", str(port), "--tls-cert-file", str(cert_file),
+             "--tls-key-file", str(key_file), "--tls-ca-cert-file", str(ca_file),
+             "--tls-auth-clients", "optional", *acl, "--user", "default", "off")  # fmt: skip
+    url = f"rediss://127.0.0.1:{port}/0"
+    return _start(workdir, port, False, extra, url, lambda: port_is_open(port), timeout, False)
+
+
+def _start(
+    workdir: Path, port: int, persistent: bool, extra: tuple[str, ...], url: str,
+    answers: Callable[[], bool], timeout: float, detach: bool,
+) -> ManagedProcess:  # fmt: skip
     binary = redis_server_binary()
     require_free_port(port, "Redis", "LEADTEMP_REDIS_PORT")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -87,11 +114,10 @@ def start_redis(
         start_new_session=True,
         preexec_fn=None if detach else die_with_parent,
     )  # fmt: skip
-    url = f"redis://127.0.0.1:{port}/0"
     managed = ManagedProcess("redis", proc, log, url, workdir)
     try:
         wait_until(
-            lambda: _alive_or_raise(managed) and redis_answers(url),
+            lambda: _alive_or_raise(managed) and answers(),
             timeout,
             f"Redis answering PING on {url}",
         )

@@ -14,7 +14,7 @@ import faust
 from scoring import REPARTITION_TOPIC, Rules, longest_window_days
 from streams.app import build_app
 from streams.layout import ensure_layout
-from streams.plumbing.clients import redis_client
+from streams.plumbing.clients import check_redis, redis_client
 from streams.plumbing.logs import quiet_repeats
 from streams.plumbing.topics import ensure_planned, partition_count
 from streams.settings import Settings
@@ -25,7 +25,8 @@ def run_worker(
 ) -> None:
     """The worker until SIGINT or SIGTERM; LayoutError, before anything starts, when the state
     in Redis is placed for another partition count; PlanError when the topic settings would
-    lose history."""
+    lose history; SettingsError when Redis refuses the credentials or its certificate."""
+    asyncio.run(check_redis(settings))
     ensure_planned(settings, longest_window_days(rules))
     # State is placed by the re-keyed topic's partition: use the count it really has.
     by_lead = partition_count(settings.kafka_bootstrap_servers, settings.topic(REPARTITION_TOPIC))

@@ -102,6 +102,42 @@ def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         cluster.stop()
 
 
+@dataclass(frozen=True)
+class TlsRedis:
+    """A Redis serving TLS only, with an ACL user, and the files a client needs."""
+
+    url: str  # rediss://, no credentials
+    user: str
+    password: str
+    ca_file: Path  # the CA that signed its certificate (made by the test: trustme)
+    other_ca_file: Path  # a CA that did not
+
+
+@pytest.fixture(scope="session")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
+    """Redis as a managed service runs it: TLS only (a certificate for 127.0.0.1 and
+    localhost, from a CA made here), an ACL user, the default user off."""
+    import trustme
+
+    from devstack.processes import free_port
+    from devstack.redis_server import start_redis_tls
+
+    work = tmp_path_factory.mktemp("redis-tls")
+    ca, other = trustme.CA(), trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    files = {"ca.pem": ca.cert_pem, "other-ca.pem": other.cert_pem,
+             "cert.pem": cert.cert_chain_pems[0], "key.pem": cert.private_key_pem}  # fmt: skip
+    for name, blob in files.items():
+        blob.write_to_path(str(work / name))
+    user, password = "leadtemp", "s3cret-" + uuid.uuid4().hex
+    server = start_redis_tls(work / "server", free_port(), work / "ca.pem", work / "cert.pem",
+                             work / "key.pem", {user: password})  # fmt: skip
+    try:
+        yield TlsRedis(server.address, user, password, work / "ca.pem", work / "other-ca.pem")
+    finally:
+        server.stop()
+
+
 @pytest.fixture(params=["redis", "redis-cluster"])
 def any_redis(request: pytest.FixtureRequest, services: Services) -> Services:
     """The session's services, with a single Redis or with the Redis Cluster: the tests of

@@ -9,7 +9,15 @@ import os
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from scoring import problems
 
@@ -21,6 +29,11 @@ CONNECTION_ENVIRONMENT = {
     "LEADTEMP_REDIS_PREFIX": "redis_prefix",
     "LEADTEMP_PARTITIONS": "partitions",
     "LEADTEMP_REDIS_CLUSTER": "redis_cluster",
+    "LEADTEMP_REDIS_USERNAME": "redis_username",
+    "LEADTEMP_REDIS_PASSWORD": "redis_password",
+    "LEADTEMP_REDIS_CA_FILE": "redis_ca_file",
+    "LEADTEMP_REDIS_CERT_FILE": "redis_cert_file",
+    "LEADTEMP_REDIS_KEY_FILE": "redis_key_file",
     "LEADTEMP_REPLICATION_FACTOR": "replication_factor",
     "LEADTEMP_MIN_INSYNC_REPLICAS": "min_insync_replicas",
     "LEADTEMP_INPUT_RETENTION_DAYS": "input_retention_days",
@@ -46,6 +59,16 @@ class Connections(BaseModel):
     redis_prefix: str = "lt:"
     # REDIS_URL names a node of a Redis Cluster (the client finds the others).
     redis_cluster: bool = False
+    # An ACL user (or put them in REDIS_URL: redis://user:password@host). The password is
+    # best given as LEADTEMP_REDIS_PASSWORD_FILE.
+    redis_username: str | None = Field(default=None, min_length=1)
+    redis_password: SecretStr | None = None
+    # With a rediss:// URL: the CA that signed Redis's certificate (else the system's), and a
+    # client certificate and key where Redis asks for one. The certificate and its host name
+    # are always verified.
+    redis_ca_file: str | None = None
+    redis_cert_file: str | None = None
+    redis_key_file: str | None = None
     partitions: int = Field(default=4, ge=1, le=1024)  # of the topics it creates
     # Of the topics it creates (streams/plumbing/topics.py: topic_plan): replicas, capped by
     # the brokers there are (so 1 on the local dev broker); writes need this many in sync,
@@ -62,6 +85,17 @@ class Connections(BaseModel):
     def _redis_scheme(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("redis_ca_file", "redis_cert_file", "redis_key_file")
+    @classmethod
+    def _readable_with_tls(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if not str(info.data.get("redis_url", "")).startswith("rediss://"):
+            raise ValueError("needs a rediss:// REDIS_URL (TLS)")
+        if not os.access(value, os.R_OK):
+            raise ValueError(f"cannot read {value}")
         return value
 
     @field_validator("redis_prefix")

@@ -57,6 +57,14 @@ def test_topic_prefix_applies_to_every_topic() -> None:
             "setting role (LEADTEMP_ROLE): Input should be 'all', 'ingest' or 'score'",
         ),
         (
+            {"LEADTEMP_REDIS_CA_FILE": "/etc/hostname"},
+            "setting redis_ca_file (LEADTEMP_REDIS_CA_FILE): needs a rediss:// REDIS_URL (TLS)",
+        ),
+        (
+            {"REDIS_URL": "rediss://redis.example.com:6380/0", "LEADTEMP_REDIS_CA_FILE": "/nope"},
+            "setting redis_ca_file (LEADTEMP_REDIS_CA_FILE): cannot read /nope",
+        ),
+        (
             {"LEADTEMP_API_TOKEN": "short"},
             "setting api_token (LEADTEMP_API_TOKEN): Value should have at least 16 items",
         ),
