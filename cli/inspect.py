@@ -17,6 +17,7 @@ from cli.options import (
     load_rules_or_exit,
     output_option,
     parse_time_option,
+    rules_option,
     settings_or_exit,
     stop_requested,
 )
@@ -96,7 +97,7 @@ def explain(kind: str, key: str, flags: dict[str, Any], as_json: bool) -> None:
 @click.command()
 @click.argument("lead_id")
 @connection_options
-@click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+@rules_option
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
 def lead(lead_id: str, as_json: bool, **flags: Any) -> None:
     """Why a lead is where it is: scores, BANT, disqualifiers, top signals, next drop."""
@@ -106,7 +107,7 @@ def lead(lead_id: str, as_json: bool, **flags: Any) -> None:
 @click.command()
 @click.argument("account_id")
 @connection_options
-@click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+@rules_option
 @click.option("--json", "as_json", is_flag=True, help="JSON for scripts.")
 def account(account_id: str, as_json: bool, **flags: Any) -> None:
     """An account's temperature, engaged stakeholders, hot and warm leads."""

@@ -55,6 +55,10 @@ def output_option(what: str) -> Callable[..., Any]:
     )
 
 
+# --rules, for the commands that score or plan by the rules (replay has its own: a path checked).
+rules_option = click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+
+
 def settings_or_exit(flags: Mapping[str, Any], model: type[M], variables: Mapping[str, str]) -> M:
     """Settings from flags and the environment; exit 2 naming the bad setting."""
     try:

@@ -7,10 +7,15 @@ from typing import Any
 
 import click
 
-from cli.options import connection_options, fail, load_rules_or_exit, settings_or_exit
+from cli.options import (
+    connection_options,
+    fail,
+    load_rules_or_exit,
+    rules_option,
+    settings_or_exit,
+)
 from toolkit.settings import TOOL_ENVIRONMENT, ToolSettings
 
-_RULES = click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
 _PARTITIONS = click.option(
     "--partitions", type=int, help="Partitions of each topic [LEADTEMP_PARTITIONS]."
 )
@@ -24,7 +29,7 @@ def topics() -> None:
 @topics.command("create")
 @connection_options
 @_PARTITIONS
-@_RULES
+@rules_option
 def topics_create(**flags: Any) -> None:
     """Create every topic (inputs, repartition, outputs, dead letters) as planned: replicas,
     min.insync.replicas, retention, compaction; idempotent. Prints the plan."""
@@ -45,7 +50,7 @@ def topics_create(**flags: Any) -> None:
 @topics.command("check")
 @connection_options
 @_PARTITIONS
-@_RULES
+@rules_option
 @click.option("--apply", is_flag=True, help="Set the configs that differ to the plan's.")
 def topics_check(apply: bool, **flags: Any) -> None:
     """Report topics whose partitions, replicas or configs differ from the plan; exit 1 when

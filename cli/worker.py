@@ -11,6 +11,7 @@ from cli.options import (
     connection_options,
     fail,
     load_rules_or_exit,
+    rules_option,
     settings_or_exit,
 )
 from streams.settings import ENVIRONMENT, Settings
@@ -18,7 +19,7 @@ from streams.settings import ENVIRONMENT, Settings
 
 @click.command()
 @connection_options
-@click.option("--rules", "rules_path", help="Rules file (YAML) [LEADTEMP_RULES].")
+@rules_option
 @click.option(
     "--partitions", type=int, help="Partitions of the topics it creates [LEADTEMP_PARTITIONS]."
 )
