@@ -22,6 +22,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, cast
 
+from aiokafka import TopicPartition
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from mode import Service
@@ -193,6 +194,16 @@ class FastDrainConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
                 self.log.info("Consumer shutting down for user cancel.")
                 return
             raise
+        except KeyError as exc:
+            if not isinstance(exc.args[0] if exc.args else None, TopicPartition):
+                self.log.exception("Drain messages raised: %r", exc)
+                raise
+            # aiokafka's fetcher deletes the records of a partition that a rebalance took away
+            # meanwhile (fetcher.fetched_records: `del self._records[tp]`); seen once in a
+            # two-worker test, it crashed the Fetcher and the worker stopped scoring. Drain
+            # again, from the partitions held now.
+            self.log.warning("fetch raced a rebalance (%r); draining again", exc)
+            await self._drain_messages(fetcher)
         except Exception as exc:
             self.log.exception("Drain messages raised: %r", exc)
             raise
