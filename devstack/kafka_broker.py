@@ -23,8 +23,6 @@ from devstack.settings import DevSettings, dev_settings
 POM = Path(__file__).resolve().parent / "kafka-pom.xml"
 
 
-
-
 # The JVM flags kafka-run-class.sh / kafka-server-start.sh use, with a small heap.
 KAFKA_JVM_FLAGS = [
     "-Xmx512M",

@@ -24,6 +24,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_is_bindable(port: int, host: str = "127.0.0.1") -> bool:
+    """True when a listener could bind host:port now: stricter than `port_is_open`, which
+    misses a port held by an outgoing connection's local end."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
     """True when something accepts TCP connections on host:port."""
     with socket.socket() as s:

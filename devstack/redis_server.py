@@ -16,6 +16,7 @@ from devstack.processes import (
     ServiceError,
     _alive_or_raise,
     die_with_parent,
+    port_is_bindable,
     port_is_open,
     require_free_port,
     wait_until,
@@ -176,13 +177,14 @@ def _cluster_ok(ports: list[int]) -> bool:
 
 
 def cluster_ports(n: int) -> list[int]:
-    """`n` ports for cluster nodes: free, and so are their cluster-bus ports (+10000), which
-    must stay below 65536."""
+    """`n` ports for cluster nodes: free, and so are their cluster-bus ports (+10000). Both
+    stay below the kernel's ephemeral range (from 32768), where any outgoing connection may
+    take a port between this check and the node's start."""
     rnd = random.Random()
     found: list[int] = []
     while len(found) < n:
-        port = rnd.randrange(20000, 30000)
-        if port not in found and not port_is_open(port) and not port_is_open(port + 10000):
+        port = rnd.randrange(12000, 22000)
+        if port not in found and port_is_bindable(port) and port_is_bindable(port + 10000):
             found.append(port)
     return found
 
