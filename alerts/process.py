@@ -20,8 +20,9 @@ from alerts.offsets import Offsets, Rebalance, commit_finished
 from alerts.routing import Routing
 from alerts.settings import NotifierSettings
 from scoring import Rules, longest_window_days
-from streams.plumbing.clients import check_redis, redis_client
+from streams.plumbing.clients import check_credentials, redis_client
 from streams.plumbing.http import health_app, redis_answers, serve
+from streams.plumbing.kafka_access import kafka_access
 from streams.plumbing.kafka_backoff import MetadataBackoffProducer, with_metadata_backoff
 from streams.plumbing.logs import flush_repeats_forever, quiet_repeats
 from streams.plumbing.producers import PRODUCER_OPTIONS
@@ -33,13 +34,13 @@ log = logging.getLogger("alerts.notifier")
 def run_notifier(
     settings: NotifierSettings, routing: Routing, http_socket: socket.socket | None, loglevel: str
 ) -> None:
-    """The notifier's start-up: logging, Redis's credentials checked (SettingsError), its
-    topics (PlanError), then `run` until SIGINT or SIGTERM."""
+    """The notifier's start-up: logging, Kafka's and Redis's credentials checked
+    (SettingsError), its topics (PlanError), then `run` until SIGINT or SIGTERM."""
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     repeats = quiet_repeats()
-    asyncio.run(check_redis(settings))
+    asyncio.run(check_credentials(settings))
     # The notifier has no rules file: the default rules' windows check the input retention
     # asked for (the worker checks it against its own rules).
     ensure_planned(settings, longest_window_days(Rules()))
@@ -67,11 +68,10 @@ async def run(
     kinds: dict[str, Kind] = {settings.topic(t): k for k, t in TOPIC_OF_KIND.items()}
     redis = redis_client(settings, timeout_s=10)  # the ledger's scripts take longer
     # Both back off between failed metadata updates: see streams/plumbing/kafka_backoff.py.
-    producer = MetadataBackoffProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=5, **PRODUCER_OPTIONS
-    )
+    kafka = kafka_access(settings).client_options()
+    producer = MetadataBackoffProducer(**kafka, linger_ms=5, **PRODUCER_OPTIONS)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka,
         group_id=settings.group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -29,6 +29,7 @@ from rich.table import Table
 from bench.peers import raw_consumer_rate
 from devstack.kafka_broker import start_kafka
 from devstack.processes import free_port
+from streams.plumbing.kafka_access import plaintext
 from streams.plumbing.topics import ensure_topics
 
 console = Console()
@@ -106,7 +107,7 @@ def main() -> None:
         bootstrap = kafka.address
     try:
         topic = f"ceiling-{uuid.uuid4().hex[:6]}"
-        ensure_topics(bootstrap, [topic], PARTITIONS)
+        ensure_topics(plaintext(bootstrap), [topic], PARTITIONS)
         with console.status(f"pre-loading {args.messages:,} messages…"):
             asyncio.run(preload(bootstrap, topic, args.messages))
         with console.status("raw aiokafka consumer…"):

@@ -57,6 +57,7 @@ from devstack.redis_server import cluster_ports, start_redis, start_redis_cluste
 from scoring import REPARTITION_TOPIC, engine_build, rfc3339_from_ms
 from streams.bundles import unbundle
 from streams.keys import Keys, glob_escape
+from streams.plumbing.kafka_access import plaintext
 from streams.plumbing.topics import all_topics, ensure_topics
 from streams.settings import Settings, worker_settings
 from toolkit.produce import publish
@@ -138,7 +139,7 @@ class Deployment:
         return redis.Redis.from_url(self.redis_url)
 
     def start(self, n: int) -> None:
-        ensure_topics(self.bootstrap, all_topics(self.settings), self.partitions)
+        ensure_topics(plaintext(self.bootstrap), all_topics(self.settings), self.partitions)
         for i in range(n):
             port = free_port()
             env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
@@ -248,7 +249,7 @@ def backlog(d: Deployment, lines: list[bytes], label: str) -> Figures:
     client = d.redis()
     try:
         memory_before = None if d.cluster else client.info("memory")["used_memory"]
-        asyncio.run(publish(d.bootstrap, lines, d.prefix))
+        asyncio.run(publish(plaintext(d.bootstrap), lines, d.prefix))
         wait_for(lambda: bool(d.applied(client)), 120, "a first applied batch", every=0.05)
         t0, cpu0 = time.perf_counter(), d.cpu()
         wait_for(lambda: d.done(client), 900, "the backlog to be applied", every=0.5)
@@ -530,7 +531,7 @@ def main() -> None:
 
         ceilings = Ceilings()
         topic = f"ceiling-{uuid.uuid4().hex[:6]}"
-        ensure_topics(bootstrap, [topic], args.partitions)
+        ensure_topics(plaintext(bootstrap), [topic], args.partitions)
         asyncio.run(load_ceiling_topic(bootstrap, topic, lines))
         with console.status("ceilings (before)…"):
             measure_ceilings(bootstrap, topic, len(lines), ceilings)

@@ -11,6 +11,7 @@ import orjson
 from rich.console import Console
 
 from cli.options import (
+    check_kafka_or_exit,
     connection_options,
     err,
     fail,
@@ -38,6 +39,7 @@ def tail(topic_names: tuple[str, ...], from_beginning: bool, **flags: Any) -> No
     from toolkit.views.records import line_of
 
     settings = settings_or_exit(flags, Connections, CONNECTION_ENVIRONMENT)
+    check_kafka_or_exit(settings)
     out = Console(highlight=False)
     follow_topics(settings, list(topic_names), lambda t, v: out.print(line_of(t, v)),
                   from_beginning, stop_requested())  # fmt: skip
@@ -57,6 +59,7 @@ def export(since: str | None, before: str | None, output: str, **flags: Any) -> 
     from toolkit.export import export_to
 
     settings = settings_or_exit(flags, Connections, CONNECTION_ENVIRONMENT)
+    check_kafka_or_exit(settings)
     since_ms = parse_time_option(since, "--since")
     before_ms = parse_time_option(before, "--before")
     try:
@@ -83,7 +86,7 @@ def explain(kind: str, key: str, flags: dict[str, Any], as_json: bool) -> None:
     try:
         found = report(settings, rules, kind, key)
     except (RedisError, OSError) as e:
-        fail(f"Redis at {settings.redis_url}: {e}", 3)
+        fail(f"Redis at {settings.redis_shown}: {e}", 3)
     if found is None:
         err.print(f"{kind} {key!r} not found (no state under prefix {settings.redis_prefix!r})",
                   markup=False)  # fmt: skip

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from rich.console import Console
 
 from scoring import Rules, RulesError, ms_from_rfc3339, rules_from_yaml
-from streams.plumbing.settings import SettingsError, settings_from
+from streams.plumbing.settings import Connections, SettingsError, settings_from
 
 if TYPE_CHECKING:
     from alerts.routing import Routing
@@ -63,6 +63,20 @@ def settings_or_exit(flags: Mapping[str, Any], model: type[M], variables: Mappin
     """Settings from flags and the environment; exit 2 naming the bad setting."""
     try:
         return settings_from(flags, None, model, variables)
+    except SettingsError as e:
+        fail(str(e))
+
+
+def check_kafka_or_exit(settings: Connections) -> None:
+    """Exit 2, naming the setting, when the brokers refuse the credentials or their certificate
+    is not trusted (streams/plumbing/kafka_access.py), rather than a client's bare "Unable to
+    bootstrap"."""
+    import asyncio
+
+    from streams.plumbing.kafka_access import check_kafka, kafka_access
+
+    try:
+        asyncio.run(check_kafka(kafka_access(settings)))
     except SettingsError as e:
         fail(str(e))
 

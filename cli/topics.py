@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cli.options import (
+    check_kafka_or_exit,
     connection_options,
     fail,
     load_rules_or_exit,
@@ -37,6 +38,7 @@ def topics_create(**flags: Any) -> None:
     from streams.plumbing.topics import PlanError, ensure_planned
 
     settings = settings_or_exit(flags, ToolSettings, TOOL_ENVIRONMENT)
+    check_kafka_or_exit(settings)
     rules = load_rules_or_exit(settings.rules_path)
     try:
         for spec, created in ensure_planned(settings, longest_window_days(rules)):
@@ -56,15 +58,17 @@ def topics_check(apply: bool, **flags: Any) -> None:
     """Report topics whose partitions, replicas or configs differ from the plan; exit 1 when
     any does (after --apply: when any still does)."""
     from scoring import longest_window_days
+    from streams.plumbing.kafka_access import kafka_access
     from streams.plumbing.topics import PlanError, check_plan, planned
 
     settings = settings_or_exit(flags, ToolSettings, TOOL_ENVIRONMENT)
+    check_kafka_or_exit(settings)
     rules = load_rules_or_exit(settings.rules_path)
     try:
         plan = planned(settings, longest_window_days(rules))
     except PlanError as e:
         fail(str(e))
-    drifts = check_plan(settings.kafka_bootstrap_servers, plan, apply=apply)
+    drifts = check_plan(kafka_access(settings), plan, apply=apply)
     left = [d for d in drifts if not apply or d.what in ("missing", "partitions", "replication")]
     for d in drifts:
         click.echo(f"{d}{' (applied)' if d not in left else ''}")

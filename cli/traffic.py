@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from cli.options import (
+    check_kafka_or_exit,
     connection_options,
     err,
     fail,
@@ -30,6 +31,7 @@ def produce(path: str, rate: float | None, **flags: Any) -> None:
     from toolkit.produce import publish_file
 
     settings = settings_or_exit(flags, Connections, CONNECTION_ENVIRONMENT)
+    check_kafka_or_exit(settings)
     src = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     with src:
         sent = publish_file(settings, src, rate)
@@ -64,6 +66,7 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
             simulate_to_file(dst, n, leads, accounts, seed, start_ms, rate)
         return
     settings = settings_or_exit(flags, Connections, CONNECTION_ENVIRONMENT)
+    check_kafka_or_exit(settings)
     stopping = stop_requested()
     err.print(f"simulating {leads:,} leads in {accounts:,} accounts at {rate:g} events/s "
               f"(seed {seed}); Ctrl-C stops")  # fmt: skip

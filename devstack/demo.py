@@ -26,7 +26,8 @@ from devstack.processes import ManagedProcess, die_with_parent, free_port, port_
 from devstack.redis_server import start_redis
 from devstack.settings import DevSettings
 from scoring import ACCOUNTS_TEMPERATURE, LEADS_TEMPERATURE
-from streams.plumbing.settings import Connections
+from streams.plumbing.kafka_access import KafkaAccess, kafka_access, plaintext
+from streams.plumbing.settings import Connections, shown_url
 from streams.plumbing.topics import all_topics, ensure_topics
 from toolkit.tail import follow
 from toolkit.views.records import line_of
@@ -54,10 +55,11 @@ class Demo:
         chosen = name in self.dev.model_fields_set
         return free_port() if port_is_open(wanted) and not chosen else wanted
 
-    def start_services(self) -> tuple[str, str]:
-        """Kafka and Redis: those given, or our own for the demo's lifetime."""
+    def start_services(self) -> tuple[KafkaAccess, str]:
+        """Kafka and Redis: those given (connected to as every process does), or our own for
+        the demo's lifetime."""
         if {"kafka_bootstrap_servers", "redis_url"} <= self.given.model_fields_set:
-            return self.given.kafka_bootstrap_servers, self.given.redis_url
+            return kafka_access(self.given), self.given.redis_url
         with self.console.status(
             "starting Redis and Kafka (the first start fetches Kafka's jars)…"
         ):
@@ -65,7 +67,7 @@ class Demo:
             self.services.append(redis)
             kafka = start_kafka(self.workdir / "kafka", self.port("kafka_port"), dev=self.dev)
             self.services.append(kafka)
-        return kafka.address, redis.address
+        return plaintext(kafka.address), redis.address
 
     def spawn(self, name: str, args: list[str], env: dict[str, str], show_stdout: bool) -> None:
         log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115
@@ -83,13 +85,13 @@ class Demo:
         # Every demo starts from nothing: no broker data, offsets or state of an earlier run.
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        bootstrap, redis_url = self.start_services()
+        kafka, redis_url = self.start_services()
         prefix = "" if self.services else f"demo{int(time.time())}."
-        ensure_topics(bootstrap, all_topics(Connections(topic_prefix=prefix)), 4)
+        ensure_topics(kafka, all_topics(Connections(topic_prefix=prefix)), 4)
         worker_port, notifier_port = free_port(), free_port()
         env = {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
             "REDIS_URL": redis_url,
             "LEADTEMP_TOPIC_PREFIX": prefix,
             "LEADTEMP_REDIS_PREFIX": (prefix.rstrip(".") or "lt") + ":",
@@ -107,7 +109,7 @@ class Demo:
                                  "--seed", str(self.seed)], env, show_stdout=False)  # fmt: skip
         self.console.rule("[bold]leadtemp demo")
         self.console.print(
-            f"Kafka {bootstrap}  ·  Redis {redis_url}\n"
+            f"Kafka {kafka.bootstrap}  ·  Redis {shown_url(redis_url)}\n"
             f"worker metrics   http://127.0.0.1:{worker_port}/metrics  "
             f"(and /leads/<id>, /accounts/<id>, /readyz)\n"
             f"notifier metrics http://127.0.0.1:{notifier_port}/metrics\n"
@@ -120,7 +122,7 @@ class Demo:
             signal.signal(sig, self._stop)
         logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries while topics settle
         try:
-            asyncio.run(follow(bootstrap, list(CHANGES), self._show, False, self._done, prefix))
+            asyncio.run(follow(kafka, list(CHANGES), self._show, False, self._done, prefix))
         finally:
             failed = self.stop_everything()
         return 1 if failed else 0

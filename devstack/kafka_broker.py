@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.processes import (
@@ -52,10 +53,10 @@ SERVER_PROPERTIES = """\
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}{listeners}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}{listeners}
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
 inter.broker.listener.name=PLAINTEXT
 log.dirs={data}
 num.partitions={partitions}
@@ -69,6 +70,46 @@ log.retention.hours=168
 message.max.bytes=4194304
 replica.fetch.max.bytes=4194304
 """
+
+SECURE_PROPERTIES = """\
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=\
+org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location={keystore}
+ssl.truststore.type=PEM
+ssl.truststore.location={truststore}
+listener.name.ssl.ssl.client.auth=required
+"""
+
+
+@dataclass(frozen=True)
+class SecureListeners:
+    """Listeners beside the plaintext one, as managed Kafka services have them: SASL_SSL with
+    SCRAM-SHA-512 users, and SSL that requires a client certificate signed by `truststore`.
+    `keystore` is one PEM file: the broker's unencrypted PKCS#8 key and its certificate chain
+    (which should name 127.0.0.1, the address advertised)."""
+
+    sasl_ssl_port: int
+    ssl_port: int
+    keystore: Path
+    truststore: Path
+    users: dict[str, str] = field(default_factory=dict)  # SCRAM-SHA-512 name -> password
+
+    @property
+    def listeners(self) -> str:
+        return f",SASL_SSL://127.0.0.1:{self.sasl_ssl_port},SSL://127.0.0.1:{self.ssl_port}"
+
+    @property
+    def properties(self) -> str:
+        return SECURE_PROPERTIES.format(keystore=self.keystore, truststore=self.truststore)
+
+    @property
+    def scram_options(self) -> list[str]:
+        return [
+            arg for name, password in self.users.items()
+            for arg in ("--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]")
+        ]  # fmt: skip
 
 
 def kafka_jars(version: str, home: Path) -> Path:
@@ -127,11 +168,12 @@ def start_kafka(
     partitions: int = 4,
     detach: bool = False,
     timeout: float = 120.0,
+    secure: SecureListeners | None = None,
 ) -> ManagedProcess:
     """Format storage and start a single-node KRaft broker; return once it answers metadata.
 
     `detach`: keep running after this process exits (`leadtemp dev up`); otherwise the
-    broker is stopped with us.
+    broker is stopped with us. `secure`: listeners with TLS and SASL besides (tests).
     """
     dev = dev or dev_settings()
     controller_port = controller_port or free_port()
@@ -143,9 +185,10 @@ def start_kafka(
     props = workdir / "server.properties"
     props.write_text(
         SERVER_PROPERTIES.format(
-            port=port, controller_port=controller_port, data=data, partitions=partitions
-        )
-    )
+            port=port, controller_port=controller_port, data=data, partitions=partitions,
+            listeners=secure.listeners if secure else "",
+        ) + (secure.properties if secure else "")
+    )  # fmt: skip
     log4j = workdir / "log4j.properties"
     log4j.write_text(LOG4J_PROPERTIES.format(log=workdir / "server.log"))
     java = [
@@ -155,7 +198,7 @@ def start_kafka(
     if not (data / "meta.properties").exists():
         fmt = subprocess.run(
             [*java, "kafka.tools.StorageTool", "format", "-t", uuid_for_kafka(),
-             "-c", str(props), "--ignore-formatted"],
+             "-c", str(props), "--ignore-formatted", *(secure.scram_options if secure else [])],
             capture_output=True, text=True,
         )  # fmt: skip
         if fmt.returncode != 0:

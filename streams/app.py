@@ -30,6 +30,7 @@ from streams.messages import Incoming
 from streams.plumbing.clients import redis_client
 from streams.plumbing.clock import now_ms
 from streams.plumbing.http import redis_answers, serve
+from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.publish import Publisher
 from streams.reindex import reindex
 from streams.score import Scorer
@@ -56,6 +57,19 @@ def _incoming(event: Any) -> Incoming:
     )
 
 
+def faust_credentials(kafka: KafkaAccess) -> faust.types.auth.CredentialsT | None:
+    """Faust's form of `kafka`'s security. SASLCredentials uses SASL_SSL only when given an SSL
+    context (else SASL_PLAINTEXT, silently): so it gets one exactly when TLS is asked for."""
+    if kafka.uses_sasl:
+        return faust.SASLCredentials(
+            username=kafka.username, password=kafka.password,
+            mechanism=kafka.sasl_mechanism, ssl_context=kafka.ssl_context(),
+        )  # fmt: skip
+    if kafka.uses_tls:
+        return faust.SSLCredentials(kafka.ssl_context())
+    return None
+
+
 def build_app(
     settings: Settings, rules: Rules, http_socket: socket.socket | None = None
 ) -> faust.App:
@@ -68,6 +82,7 @@ def build_app(
     app = faust.App(
         settings.group_id,
         broker=settings.broker_url,
+        broker_credentials=faust_credentials(kafka_access(settings)),
         key_serializer="raw",
         value_serializer="raw",
         store="memory://",

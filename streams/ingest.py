@@ -33,6 +33,7 @@ from streams.metrics import with_backoff
 from streams.placement import lead_partition, partition_of
 from streams.plumbing.clock import now_ms
 from streams.plumbing.isolation import error_detail, isolating
+from streams.plumbing.kafka_access import kafka_access
 from streams.plumbing.kafka_backoff import with_metadata_backoff
 from streams.publish import Publisher, outgoing_of
 from streams.settings import Settings
@@ -174,7 +175,7 @@ class Ingest:
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            **kafka_access(self.settings).client_options(),
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -268,7 +269,7 @@ def ingest_group(settings: Settings) -> str:
 
 
 async def _committed_offsets(settings: Settings, group: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_access(settings).client_options())
     try:
         await admin.start()
         offsets = await admin.list_consumer_group_offsets(group)

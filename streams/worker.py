@@ -14,7 +14,8 @@ import faust
 from scoring import REPARTITION_TOPIC, Rules, longest_window_days
 from streams.app import build_app
 from streams.layout import ensure_layout
-from streams.plumbing.clients import check_redis, redis_client
+from streams.plumbing.clients import check_credentials, redis_client
+from streams.plumbing.kafka_access import kafka_access
 from streams.plumbing.logs import quiet_repeats
 from streams.plumbing.topics import ensure_planned, partition_count
 from streams.settings import Settings
@@ -25,11 +26,12 @@ def run_worker(
 ) -> None:
     """The worker until SIGINT or SIGTERM; LayoutError, before anything starts, when the state
     in Redis is placed for another partition count; PlanError when the topic settings would
-    lose history; SettingsError when Redis refuses the credentials or its certificate."""
-    asyncio.run(check_redis(settings))
+    lose history; SettingsError when Kafka or Redis refuses the credentials or its
+    certificate is not trusted."""
+    asyncio.run(check_credentials(settings))
     ensure_planned(settings, longest_window_days(rules))
     # State is placed by the re-keyed topic's partition: use the count it really has.
-    by_lead = partition_count(settings.kafka_bootstrap_servers, settings.topic(REPARTITION_TOPIC))
+    by_lead = partition_count(kafka_access(settings), settings.topic(REPARTITION_TOPIC))
     settings = settings.model_copy(update={"partitions": by_lead})
     asyncio.run(_check_layout(settings))
     app = build_app(settings, rules, http_socket)

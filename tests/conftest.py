@@ -13,8 +13,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from streams.plumbing.kafka_access import KafkaAccess
+    from tests.alerts.providers import Providers
 
 # The contract's examples live in ../shared/examples; tests/examples holds a copy
 # so that a clone without ../shared still runs (a test checks the copy is current).
@@ -28,6 +33,12 @@ class Services:
     redis_url: str
     origin: str  # "environment", "testcontainers" or "local processes"
     redis_cluster: bool = False  # redis_url names a node of a Redis Cluster
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        from streams.plumbing.kafka_access import plaintext
+
+        return plaintext(self.kafka_bootstrap)
 
 
 def docker_engine_answers() -> bool:
@@ -136,6 +147,82 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
         yield TlsRedis(server.address, user, password, work / "ca.pem", work / "other-ca.pem")
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class SecureKafka:
+    """A broker with listeners as managed Kafka services have them, and what a client needs."""
+
+    plaintext: str  # for the tests' own set-up
+    sasl_ssl: str  # SASL_SSL, SCRAM-SHA-512
+    mtls: str  # SSL, client certificate required
+    user: str
+    password: str
+    ca_file: Path  # the CA that signed the broker's certificate (made here: trustme)
+    other_ca_file: Path  # a CA that did not
+    cert_file: Path  # a client certificate that CA signed, and its key
+    key_file: Path
+
+    def environment(self) -> dict[str, str]:
+        """The settings of a process on the SASL_SSL listener."""
+        return {"KAFKA_BOOTSTRAP_SERVERS": self.sasl_ssl,
+                "LEADTEMP_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "LEADTEMP_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "LEADTEMP_KAFKA_USERNAME": self.user, "LEADTEMP_KAFKA_PASSWORD": self.password,
+                "LEADTEMP_KAFKA_CA_FILE": str(self.ca_file)}  # fmt: skip
+
+
+def pkcs8_pem(key_pem: bytes) -> bytes:
+    """Kafka's PEM key store takes PKCS#8 keys only; trustme writes EC keys in SEC1 form."""
+    from cryptography.hazmat.primitives import serialization as s
+
+    key = s.load_pem_private_key(key_pem, None)
+    return key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption())
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
+    """A local broker (its own, whatever `services` uses) with a SASL_SSL listener (a SCRAM
+    user) and an SSL listener that requires a client certificate, besides plaintext."""
+    import trustme
+
+    from devstack.kafka_broker import SecureListeners, start_kafka
+    from devstack.processes import free_port
+
+    work = tmp_path_factory.mktemp("kafka-secure")
+    ca, other = trustme.CA(), trustme.CA()
+    broker, client = ca.issue_cert("127.0.0.1", "localhost"), ca.issue_cert("leadtemp-client")
+    (work / "keystore.pem").write_bytes(
+        pkcs8_pem(broker.private_key_pem.bytes())
+        + b"".join(c.bytes() for c in broker.cert_chain_pems)
+    )
+    files = {"ca.pem": ca.cert_pem, "other-ca.pem": other.cert_pem,
+             "client.pem": client.cert_chain_pems[0], "client-key.pem": client.private_key_pem}
+    for name, blob in files.items():  # fmt: skip
+        blob.write_to_path(str(work / name))
+    user, password = "leadtemp", "s3cret-" + uuid.uuid4().hex
+    secure = SecureListeners(free_port(), free_port(), work / "keystore.pem", work / "ca.pem",
+                             {user: password})  # fmt: skip
+    server = start_kafka(work / "broker", free_port(), secure=secure)
+    try:
+        yield SecureKafka(
+            server.address, f"127.0.0.1:{secure.sasl_ssl_port}", f"127.0.0.1:{secure.ssl_port}",
+            user, password, work / "ca.pem", work / "other-ca.pem", work / "client.pem",
+            work / "client-key.pem",
+        )  # fmt: skip
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def providers() -> Iterator[Providers]:
+    """Slack, Twilio and a webhook receiver imitated over real HTTP (tests/alerts/providers.py),
+    for the session: the notifier's tests and the round trips that end in an alert."""
+    from tests.alerts.providers import Providers
+
+    p = Providers().start()
+    yield p
+    p.stop()
 
 
 @pytest.fixture(params=["redis", "redis-cluster"])

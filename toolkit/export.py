@@ -12,6 +12,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from scoring import INPUT_TOPICS
+from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.plumbing.settings import Connections
 from streams.plumbing.topics import partition_counts
 
@@ -25,7 +26,7 @@ def line_of(value: bytes) -> bytes:
 
 
 async def export_events(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topics: list[str],
     write: Callable[[bytes], Any],
     since_ms: int | None = None,
@@ -34,11 +35,11 @@ async def export_events(
     """Write every message of `topics` up to their ends as this starts (by Kafka timestamp:
     from `since_ms`, and before `before_ms`, when given), merged across partitions by Kafka
     timestamp; the count per topic."""
-    counts = await asyncio.to_thread(partition_counts, bootstrap, topics)
+    counts = await asyncio.to_thread(partition_counts, kafka, topics)
     partitions = [TopicPartition(t, p) for t, n in sorted(counts.items()) for p in range(n)]
     if not partitions:
         return Counter()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None,
                                 enable_auto_commit=False, auto_offset_reset="earliest")  # fmt: skip
     await consumer.start()
     try:
@@ -120,5 +121,5 @@ def export_to(
 ) -> Counter[str]:
     """`leadtemp export`: `export_events` of the deployment's input topics."""
     topics = [settings.topic(t) for t in INPUT_TOPICS]
-    return asyncio.run(export_events(settings.kafka_bootstrap_servers, topics, write, since_ms,
+    return asyncio.run(export_events(kafka_access(settings), topics, write, since_ms,
                                      before_ms))  # fmt: skip

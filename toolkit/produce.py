@@ -12,6 +12,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from scoring import INPUT_TOPICS
+from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.plumbing.producers import PRODUCER_OPTIONS
 from streams.plumbing.settings import Connections
 
@@ -44,7 +45,7 @@ class Published:
 
 
 async def publish(
-    bootstrap: str,
+    kafka: KafkaAccess,
     lines: Iterable[bytes],
     topic_prefix: str = "",
     rate: float | None = None,
@@ -53,7 +54,7 @@ async def publish(
 ) -> Published:
     """Send every line (or until `until()`), at most `rate` per second when given; the
     producer waits for the broker's acknowledgement of everything before returning."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5,
+    producer = AIOKafkaProducer(**kafka.client_options(), linger_ms=5,
                                 max_request_size=4 * 1024 * 1024, **PRODUCER_OPTIONS)  # fmt: skip
     await producer.start()
     stats = Published()
@@ -85,5 +86,5 @@ def publish_file(
 ) -> Published:
     """`leadtemp produce`: every non-blank line of `src` published (and acknowledged)."""
     lines = (line.rstrip(b"\r\n") for line in src if line.strip())
-    return asyncio.run(publish(settings.kafka_bootstrap_servers, lines, settings.topic_prefix,
+    return asyncio.run(publish(kafka_access(settings), lines, settings.topic_prefix,
                                rate))  # fmt: skip

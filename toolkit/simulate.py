@@ -17,6 +17,7 @@ from typing import IO, Any
 import orjson
 
 from scoring import rfc3339_from_ms
+from streams.plumbing.kafka_access import kafka_access
 from streams.plumbing.settings import Connections
 from toolkit.produce import Published, publish
 
@@ -224,6 +225,6 @@ def simulate_to_kafka(
         events = itertools.islice(events, count)
     deadline = None if duration is None else time.monotonic() + duration
     return asyncio.run(publish(
-        settings.kafka_bootstrap_servers, events, settings.topic_prefix, rate,
+        kafka_access(settings), events, settings.topic_prefix, rate,
         until=lambda: stopping() or (deadline is not None and time.monotonic() >= deadline),
     ))  # fmt: skip

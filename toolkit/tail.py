@@ -18,6 +18,7 @@ from scoring import (
     EVENTS_DEADLETTER,
     LEADS_TEMPERATURE,
 )
+from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.plumbing.settings import Connections
 
 TAILED = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT,
@@ -25,7 +26,7 @@ TAILED = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_A
 
 
 async def follow(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topics: list[str],
     show: Callable[[str, dict[str, Any]], None],
     from_beginning: bool,
@@ -35,7 +36,7 @@ async def follow(
     """Call `show(topic, value)` for every new record until `stop()`."""
     consumer = AIOKafkaConsumer(
         *(topic_prefix + t for t in topics),
-        bootstrap_servers=bootstrap,
+        **kafka.client_options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
@@ -64,5 +65,5 @@ def tail(
     stop: Callable[[], bool],
 ) -> None:
     """`leadtemp tail`: `follow` the topics (default: every output and dead-letter topic)."""
-    asyncio.run(follow(settings.kafka_bootstrap_servers, topics or list(TAILED), show,
+    asyncio.run(follow(kafka_access(settings), topics or list(TAILED), show,
                        from_beginning, stop, settings.topic_prefix))  # fmt: skip

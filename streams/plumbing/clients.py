@@ -1,5 +1,6 @@
-"""The one place Redis clients are built, for every process and tool, and the start-up check
-that tells a wrong credential or an untrusted certificate from an outage."""
+"""The one place Redis clients are built, for every process and tool, and the start-up checks
+that tell a wrong credential or an untrusted certificate from an outage (Kafka's:
+streams/plumbing/kafka_access.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import AuthenticationError, ConnectionError, ResponseError
 
+from streams.plumbing.kafka_access import check_kafka, kafka_access
 from streams.plumbing.settings import Connections, SettingsError
 
 
@@ -51,3 +53,10 @@ async def check_redis(settings: Connections) -> None:
             ) from None
     finally:
         await client.aclose()
+
+
+async def check_credentials(settings: Connections) -> None:
+    """At start-up, Kafka's and Redis's: SettingsError, naming the setting, for a refused
+    credential or an untrusted certificate."""
+    await check_kafka(kafka_access(settings))
+    await check_redis(settings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,13 @@ from scoring import problems
 # Environment variable -> setting name.
 CONNECTION_ENVIRONMENT = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka_bootstrap_servers",
+    "LEADTEMP_KAFKA_SECURITY_PROTOCOL": "kafka_security_protocol",
+    "LEADTEMP_KAFKA_SASL_MECHANISM": "kafka_sasl_mechanism",
+    "LEADTEMP_KAFKA_USERNAME": "kafka_username",
+    "LEADTEMP_KAFKA_PASSWORD": "kafka_password",
+    "LEADTEMP_KAFKA_CA_FILE": "kafka_ca_file",
+    "LEADTEMP_KAFKA_CERT_FILE": "kafka_cert_file",
+    "LEADTEMP_KAFKA_KEY_FILE": "kafka_key_file",
     "REDIS_URL": "redis_url",
     "LEADTEMP_TOPIC_PREFIX": "topic_prefix",
     "LEADTEMP_REDIS_PREFIX": "redis_prefix",
@@ -52,6 +59,21 @@ class Connections(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:9092", min_length=1)
+    # How every Kafka client of the project connects (streams/plumbing/kafka_access.py).
+    # SSL and SASL_SSL always verify the brokers' certificates and host names.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    # Both needed with SASL_*, refused without. The password is best given as
+    # LEADTEMP_KAFKA_PASSWORD_FILE.
+    kafka_username: str | None = Field(default=None, min_length=1, validate_default=True)
+    kafka_password: SecretStr | None = Field(default=None, validate_default=True)
+    # With SSL or SASL_SSL: the CA that signed the brokers' certificates (else the system's),
+    # and a client certificate and its key where the brokers ask for one (mTLS).
+    kafka_ca_file: str | None = None
+    kafka_cert_file: str | None = None
+    kafka_key_file: str | None = Field(default=None, validate_default=True)
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", min_length=1)
     topic_prefix: str = ""
     # Keys carry hash tags of their own (one per partition: streams/keys.py), so the prefix
@@ -98,6 +120,31 @@ class Connections(BaseModel):
             raise ValueError(f"cannot read {value}")
         return value
 
+    @field_validator("kafka_username", "kafka_password")
+    @classmethod
+    def _sasl_credentials(cls, value: Any, info: ValidationInfo) -> Any:
+        sasl = str(info.data.get("kafka_security_protocol", "")).startswith("SASL_")
+        if sasl and value is None:
+            raise ValueError("needed with a SASL_* kafka_security_protocol")
+        if not sasl and value is not None:
+            raise ValueError("only used with a SASL_* kafka_security_protocol")
+        return value
+
+    @field_validator("kafka_ca_file", "kafka_cert_file", "kafka_key_file")
+    @classmethod
+    def _readable_with_kafka_tls(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.field_name == "kafka_key_file" and (value is None) != (
+            info.data.get("kafka_cert_file") is None
+        ):
+            raise ValueError("a client certificate needs its key: set both or neither")
+        if value is None:
+            return value
+        if info.data.get("kafka_security_protocol") not in ("SSL", "SASL_SSL"):
+            raise ValueError("needs kafka_security_protocol SSL or SASL_SSL (TLS)")
+        if not os.access(value, os.R_OK):
+            raise ValueError(f"cannot read {value}")
+        return value
+
     @field_validator("redis_prefix")
     @classmethod
     def _no_hash_tag(cls, value: str) -> str:
@@ -118,11 +165,25 @@ class Connections(BaseModel):
         return f"{self.topic_prefix}{name}"
 
     @property
+    def redis_shown(self) -> str:
+        """REDIS_URL as messages may show it: a password in it masked."""
+        return shown_url(self.redis_url)
+
+    @property
     def broker_url(self) -> str:
         return ";".join(
             f"kafka://{s.strip().removeprefix('kafka://')}"
             for s in self.kafka_bootstrap_servers.split(",")
         )
+
+
+def shown_url(url: str) -> str:
+    """`url` with the password of its user info (scheme://user:password@host) masked."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
 def _file_value(variable: str, path: str, name: str) -> str:

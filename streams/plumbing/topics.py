@@ -20,6 +20,7 @@ from scoring import (
     OUTPUT_TOPICS,
     REPARTITION_TOPIC,
 )
+from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.plumbing.settings import Connections
 
 
@@ -33,12 +34,16 @@ def all_topics(settings: Connections) -> list[str]:
 
 
 def ensure_topics(
-    bootstrap: str, names: list[str], partitions: int, timeout: float = 60.0
+    kafka: KafkaAccess, names: list[str], partitions: int, timeout: float = 60.0
 ) -> list[str]:
     """Create the topics that do not exist yet, one replica each and the broker's default
     configs (for tests and benchmarks; a deployment's are `topic_plan`'s), and wait until
     the broker serves them all. Returns the names created."""
-    return create_planned(bootstrap, [TopicSpec(n, partitions, 1, {}) for n in names], timeout)
+    return create_planned(kafka, [TopicSpec(n, partitions, 1, {}) for n in names], timeout)
+
+
+def _admin(kafka: KafkaAccess) -> KafkaAdminClient:
+    return KafkaAdminClient(**kafka.client_options(), request_timeout_ms=30_000)
 
 
 def _all_served(admin: KafkaAdminClient, names: list[str]) -> bool:
@@ -55,14 +60,14 @@ def _all_served(admin: KafkaAdminClient, names: list[str]) -> bool:
     )
 
 
-def partition_count(bootstrap: str, name: str) -> int:
+def partition_count(kafka: KafkaAccess, name: str) -> int:
     """How many partitions a topic has (it may predate the partitions setting)."""
-    return partition_counts(bootstrap, [name])[name]
+    return partition_counts(kafka, [name])[name]
 
 
-def partition_counts(bootstrap: str, names: list[str]) -> dict[str, int]:
+def partition_counts(kafka: KafkaAccess, names: list[str]) -> dict[str, int]:
     """How many partitions each of the topics that exist has."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    admin = _admin(kafka)
     try:
         existing = set(admin.list_topics())
         # One topic a request: what names a description changed between kafka-python 2 and 3.
@@ -78,13 +83,13 @@ def ensure_planned(
     """Every topic of the deployment as `topic_plan` has it, created where missing; each with
     whether it was created now. PlanError when the settings ask for too short a retention."""
     plan = planned(settings, longest_window_days)
-    created = create_planned(settings.kafka_bootstrap_servers, plan)
+    created = create_planned(kafka_access(settings), plan)
     return [(spec, spec.name in created) for spec in plan]
 
 
 def planned(settings: Connections, longest_window_days: float) -> list[TopicSpec]:
     """`topic_plan` for the cluster `settings` name."""
-    brokers = broker_count(settings.kafka_bootstrap_servers)
+    brokers = broker_count(kafka_access(settings))
     return topic_plan(settings, brokers, longest_window_days)
 
 
@@ -147,20 +152,20 @@ def topic_plan(settings: Connections, brokers: int, longest_window_days: float) 
     ]  # fmt: skip
 
 
-def broker_count(bootstrap: str) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+def broker_count(kafka: KafkaAccess) -> int:
+    admin = _admin(kafka)
     try:
         return len(admin.describe_cluster()["brokers"])
     finally:
         admin.close()
 
 
-def create_planned(bootstrap: str, plan: list[TopicSpec], timeout: float = 60.0) -> list[str]:
+def create_planned(kafka: KafkaAccess, plan: list[TopicSpec], timeout: float = 60.0) -> list[str]:
     """Create the planned topics that do not exist yet (existing ones are left as they are:
     `check_plan` tells how they differ) and wait until the broker serves them all (a consumer
     group that joins before a new topic is in its metadata is not assigned it until its
     metadata next expires, minutes later). Returns the names created."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    admin = _admin(kafka)
     try:
         existing = set(admin.list_topics())
         missing = [s for s in plan if s.name not in existing]
@@ -192,11 +197,11 @@ class Drift:
         return f"{self.topic}: {self.what} is {self.found}, planned {self.planned}"
 
 
-def check_plan(bootstrap: str, plan: list[TopicSpec], apply: bool = False) -> list[Drift]:
+def check_plan(kafka: KafkaAccess, plan: list[TopicSpec], apply: bool = False) -> list[Drift]:
     """How the topics differ from the plan; with `apply`, the configs that differ are set to
     the plan's (partitions and replicas are not changed: that moves data, and fewer
     partitions than planned is refused by Kafka anyway)."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    admin = _admin(kafka)
     try:
         existing = set(admin.list_topics())
         drifts: list[Drift] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -60,13 +59,6 @@ def alert(n: int = 1, **changes: Any) -> dict[str, Any]:
     a["lead_id"] = f"lead-{n}"
     a.update(changes)
     return a
-
-
-@pytest.fixture(scope="session")
-def providers() -> Iterator[Providers]:
-    p = Providers().start()
-    yield p
-    p.stop()
 
 
 def environ(providers: Providers) -> dict[str, str]:

@@ -15,6 +15,7 @@ from scoring import REPARTITION_TOPIC, Engine
 from streams.ingest import Forwarder, Router
 from streams.messages import Incoming
 from streams.plumbing.clients import redis_client
+from streams.plumbing.kafka_access import kafka_access
 from streams.plumbing.topics import all_topics, ensure_topics
 from streams.publish import Publisher
 from streams.score import Scorer
@@ -42,7 +43,7 @@ class Hops:
 
     async def __aenter__(self) -> Hops:
         s = self.settings
-        await asyncio.to_thread(ensure_topics, s.kafka_bootstrap_servers, all_topics(s),
+        await asyncio.to_thread(ensure_topics, kafka_access(s), all_topics(s),
                                 self.partitions)  # fmt: skip
         self.redis = redis_client(s)
         self.producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all")

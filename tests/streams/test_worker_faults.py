@@ -188,7 +188,7 @@ def test_a_partition_with_nothing_applied_is_read_from_its_start_whatever_kafka_
     from streams.plumbing.topics import all_topics, ensure_topics
 
     worker = Worker(services, topic_prefix, tmp_path, LEADTEMP_CLOCK="event")
-    ensure_topics(services.kafka_bootstrap, all_topics(worker_settings(worker)), 4)
+    ensure_topics(services.kafka, all_topics(worker_settings(worker)), 4)
     line = event(1)
     rekeyed = repartition_topic(topic_prefix)
     p = partition_of("lead-1", 4)

@@ -50,7 +50,7 @@ def exported(services: Services, prefix: str, tmp_path: Path, *args: str) -> lis
 
 @pytest.fixture
 def topics(services: Services, topic_prefix: str) -> None:
-    ensure_topics(services.kafka_bootstrap, [topic_prefix + t for t in INPUT_TOPICS], 2)
+    ensure_topics(services.kafka, [topic_prefix + t for t in INPUT_TOPICS], 2)
 
 
 # Sent out of arrival order across topics: the form first, though it arrived last.

@@ -76,7 +76,7 @@ def test_created_topics_match_the_plan_and_a_drifted_retention_is_found_and_corr
     settings, planned = created(services, topic_prefix)
     assert all(was_created for _, was_created in planned)
     plan = [spec for spec, _ in planned]
-    assert check_plan(services.kafka_bootstrap, plan) == []
+    assert check_plan(services.kafka, plan) == []
 
     alerts = settings.topic("alerts.hot-lead")
     admin = KafkaAdminClient(bootstrap_servers=services.kafka_bootstrap)
@@ -86,10 +86,10 @@ def test_created_topics_match_the_plan_and_a_drifted_retention_is_found_and_corr
     finally:
         admin.close()
     # (A broker takes a moment to show a config it has changed.)
-    [drift] = wait_for(lambda: check_plan(services.kafka_bootstrap, plan), 30, "the drift")
+    [drift] = wait_for(lambda: check_plan(services.kafka, plan), 30, "the drift")
     assert (drift.topic, drift.what, drift.found) == (alerts, "retention.ms", "3600000")
-    check_plan(services.kafka_bootstrap, plan, apply=True)
-    wait_for(lambda: check_plan(services.kafka_bootstrap, plan) == [], 30, "the plan applied")
+    check_plan(services.kafka, plan, apply=True)
+    wait_for(lambda: check_plan(services.kafka, plan) == [], 30, "the plan applied")
 
 
 @pytest.mark.services
@@ -98,5 +98,5 @@ def test_a_topic_with_other_partitions_than_planned_is_reported(
 ) -> None:
     plan = [spec for spec, _ in created(services, topic_prefix)[1]]
     wider = [TopicSpec(s.name, s.partitions + 2, s.replication, s.configs) for s in plan[:1]]
-    [drift] = check_plan(services.kafka_bootstrap, wider, apply=True)
+    [drift] = check_plan(services.kafka, wider, apply=True)
     assert (drift.what, drift.found, drift.planned) == ("partitions", "4", "6")
