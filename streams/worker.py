@@ -29,12 +29,12 @@ def run_worker(
     lose history; SettingsError when Kafka or Redis refuses the credentials or its
     certificate is not trusted."""
     asyncio.run(check_credentials(settings))
-    ensure_planned(settings, longest_window_days(rules))
+    [(first, _), *_] = ensure_planned(settings, longest_window_days(rules))
     # State is placed by the re-keyed topic's partition: use the count it really has.
     by_lead = partition_count(kafka_access(settings), settings.topic(REPARTITION_TOPIC))
     settings = settings.model_copy(update={"partitions": by_lead})
     asyncio.run(_check_layout(settings))
-    app = build_app(settings, rules, http_socket)
+    app = build_app(settings, rules, http_socket, replicas=first.replication)
     tune_gc_for_service()
     repeats = quiet_repeats()
 
