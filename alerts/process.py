@@ -32,13 +32,11 @@ log = logging.getLogger("alerts.notifier")
 
 
 def run_notifier(
-    settings: NotifierSettings, routing: Routing, http_socket: socket.socket | None, loglevel: str
+    settings: NotifierSettings, routing: Routing, http_socket: socket.socket | None
 ) -> None:
-    """The notifier's start-up: logging, Kafka's and Redis's credentials checked
-    (SettingsError), its topics (PlanError), then `run` until SIGINT or SIGTERM."""
-    logging.basicConfig(
-        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    """The notifier's start-up (logging is set up by then: streams/plumbing/logs.py): Kafka's
+    and Redis's credentials checked (SettingsError), its topics (PlanError), then `run`
+    until SIGINT or SIGTERM."""
     repeats = quiet_repeats()
     asyncio.run(check_credentials(settings))
     # The notifier has no rules file: the default rules' windows check the input retention

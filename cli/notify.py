@@ -28,8 +28,10 @@ from cli.options import (
 def notify(loglevel: str, **flags: Any) -> None:
     """Deliver hot-lead and hot-account alerts to the routing file's destinations."""
     from alerts.process import run_notifier
+    from streams.plumbing.logs import setup_logging
 
     settings = settings_or_exit(flags, NotifierSettings, NOTIFIER_ENVIRONMENT)
+    setup_logging(settings.log_format, loglevel, "notifier")  # before anything may fail
     routing = load_routing_or_exit(settings.routes_path)
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_NOTIFIER_METRICS_PORT",
                                settings.http_host)  # fmt: skip
@@ -37,7 +39,7 @@ def notify(loglevel: str, **flags: Any) -> None:
     from streams.plumbing.topics import PlanError
 
     try:
-        run_notifier(settings, routing, http_socket, loglevel)
+        run_notifier(settings, routing, http_socket)
     except (PlanError, SettingsError) as e:
         fail(str(e))
 

@@ -3,6 +3,7 @@ they stop with a message (`error: …` on stderr) and an exit code."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import sys
@@ -25,8 +26,14 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print `error: …` on stderr, as is (no markup, no wrapping), and exit with `code`."""
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    """Print `error: …` on stderr, as is (no markup, no wrapping), and exit with `code`; a
+    process whose logs are JSON lines logs it as one."""
+    from streams.plumbing.logs import logs_are_json
+
+    if logs_are_json():
+        logging.getLogger("leadtemp").critical("error: %s", message)
+    else:
+        err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

@@ -40,11 +40,13 @@ from streams.settings import ENVIRONMENT, Settings
 def worker(loglevel: str, **flags: Any) -> None:
     """Score events from Kafka live, with state in Redis."""
     from streams.layout import LayoutError
+    from streams.plumbing.logs import setup_logging
     from streams.plumbing.settings import SettingsError
     from streams.plumbing.topics import PlanError
     from streams.worker import run_worker
 
     settings = settings_or_exit(flags, Settings, ENVIRONMENT)
+    setup_logging(settings.log_format, loglevel, "worker")  # before anything may fail
     rules = load_rules_or_exit(settings.rules_path)
     http_socket = bind_or_exit(settings.metrics_port, "LEADTEMP_METRICS_PORT", settings.http_host)
     try:

@@ -74,8 +74,8 @@ def build_app(
     settings: Settings, rules: Rules, http_socket: socket.socket | None = None, replicas: int = 1
 ) -> faust.App:
     """A Faust app wired to the hops (run it with faust.Worker); HTTP endpoints on
-    `http_socket` when given. `replicas`: of a topic Faust would create itself (none should be
-    missing by then), as the topic plan has them: managed services refuse fewer."""
+    `http_socket` when given. `replicas`: of the topics Faust creates itself, as the topic
+    plan has them (managed services refuse fewer)."""
     # Faust keeps table stores in a data directory, by default `<group>-data` in the current
     # directory; the worker has no tables, so a temporary one leaves nothing behind.
     datadir = tempfile.mkdtemp(prefix="leadtemp-faust-")
@@ -89,9 +89,9 @@ def build_app(
         store="memory://",
         web_enabled=False,
         topic_partitions=settings.partitions,
+        # Of its leader-election topic (`<group>-__assignor-__leader`, Faust's own: an ingest-
+        # only process subscribes to nothing else, and Faust's consumer refuses no topics).
         topic_replication_factor=replicas,
-        # Faust's leader election (a topic of its own, outside the plan) serves nothing here.
-        topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         stream_wait_empty=False,

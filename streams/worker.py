@@ -8,6 +8,7 @@ import asyncio
 import gc
 import socket
 import sys
+from typing import Any
 
 import faust
 
@@ -16,7 +17,7 @@ from streams.app import build_app
 from streams.layout import ensure_layout
 from streams.plumbing.clients import check_credentials, redis_client
 from streams.plumbing.kafka_access import kafka_access
-from streams.plumbing.logs import quiet_repeats
+from streams.plumbing.logs import logging_config, quiet_repeats
 from streams.plumbing.topics import ensure_planned, partition_count
 from streams.settings import Settings
 
@@ -43,7 +44,8 @@ def run_worker(
         repeats.flush()
 
     sys.argv = [sys.argv[0]]  # Faust's worker parses argv itself
-    service_worker(app, loglevel).execute_from_commandline()
+    config = logging_config(settings.log_format, loglevel, "worker")  # Faust sets it up again
+    service_worker(app, loglevel, config).execute_from_commandline()
 
 
 async def _check_layout(settings: Settings) -> None:
@@ -62,9 +64,12 @@ def tune_gc_for_service() -> None:
     gc.set_threshold(50_000, 20, 100)
 
 
-def service_worker(app: faust.App, loglevel: str) -> faust.Worker:
-    """The Faust worker that runs `app` as a service."""
-    worker = faust.Worker(app, loglevel=loglevel)
+def service_worker(
+    app: faust.App, loglevel: str, logging_config: dict[str, Any] | None = None
+) -> faust.Worker:
+    """The Faust worker that runs `app` as a service, logging as `logging_config` says
+    (streams/plumbing/logs.py) and without Faust's banner, which is not a log line."""
+    worker = faust.Worker(app, loglevel=loglevel, logging_config=logging_config, quiet=True)
     # Faust's start-up spinner, at loglevel warning and above, sets the root logger to DEBUG
     # so that every log call turns it: every debug line of aiokafka (one per fetch, one per
     # record sent) then builds a record and goes through the handlers, 9-10% of the worker's

@@ -1,4 +1,5 @@
-"""Logging for the services: repeated client errors kept to one line per interval.
+"""Logging for the services: text or JSON lines, the same in every process; repeated client
+errors kept to one line per interval.
 
 While Kafka is down, aiokafka logs an ERROR for every connection attempt of every client
 loop: about 60 lines a second in the worker even with metadata retries spaced
@@ -11,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import logging.config
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 # aiokafka's loggers (its client module logs as "aiokafka"): they repeat themselves while a
 # broker is unreachable.
@@ -27,6 +30,10 @@ KAFKA_CLIENT_LOGGERS = (
     "aiokafka.producer.producer",
     "aiokafka.producer.sender",
 )
+# The keys of every JSON line (a record logged with an exception adds "exc_info").
+LOG_KEYS = ("time", "level", "logger", "message", "process")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 REPEAT_INTERVAL_S = 10.0
 MAX_KINDS = 1000  # kinds of message remembered at once
 
@@ -82,3 +89,38 @@ def quiet_repeats(names: Iterable[str] = KAFKA_CLIENT_LOGGERS) -> RepeatsFilter:
     for name in names:
         logging.getLogger(name).addFilter(repeats)
     return repeats
+
+
+def logging_config(log_format: str, level: str, process: str) -> dict[str, Any]:
+    """The `logging.config.dictConfig` of a process (`process`: "worker", "notifier"): to
+    stderr, as text or as JSON lines (python-json-logger; time in ISO 8601, UTC)."""
+    formatters: dict[str, Any] = {
+        "text": {"format": TEXT_FORMAT},
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+                 "fmt": "%(levelname)s %(name)s %(message)s", "timestamp": "time",
+                 "rename_fields": {"levelname": "level", "name": "logger"},
+                 "static_fields": {"process": process}},
+    }  # fmt: skip
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {log_format: formatters[log_format]},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": log_format,
+                                "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+    }  # fmt: skip
+
+
+def setup_logging(log_format: str, level: str, process: str) -> dict[str, Any]:
+    """Configure the root logger as `logging_config` says; the config, for Faust's worker,
+    which configures logging again as it starts."""
+    config = logging_config(log_format, level, process)
+    logging.config.dictConfig(config)
+    return config
+
+
+def logs_are_json() -> bool:
+    """Whether this process's logs are JSON lines (so that its last words are one too)."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)

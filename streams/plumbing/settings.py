@@ -44,6 +44,7 @@ CONNECTION_ENVIRONMENT = {
     "LEADTEMP_REPLICATION_FACTOR": "replication_factor",
     "LEADTEMP_MIN_INSYNC_REPLICAS": "min_insync_replicas",
     "LEADTEMP_INPUT_RETENTION_DAYS": "input_retention_days",
+    "LEADTEMP_LOG_FORMAT": "log_format",
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -101,6 +102,9 @@ class Connections(BaseModel):
     # history (decayed points have no window). A number must cover the rules' longest window
     # plus a margin.
     input_retention_days: float | None = Field(default=None, gt=0)
+    # "json": every log line of the worker and the notifier one JSON object with the same keys
+    # (streams/plumbing/logs.py: LOG_KEYS), for a log shipper.
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("redis_url")
     @classmethod

@@ -1,11 +1,29 @@
-"""Repeated client errors kept to one line per interval."""
+"""Log lines as text or JSON, the same keys in every process; repeated client errors kept to one
+line per interval."""
 
 from __future__ import annotations
 
 import itertools
 import logging
+import logging.config
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from streams.plumbing.logs import KAFKA_CLIENT_LOGGERS, MAX_KINDS, RepeatsFilter, quiet_repeats
+import orjson
+import pytest
+
+from streams.plumbing.logs import (
+    KAFKA_CLIENT_LOGGERS,
+    LOG_KEYS,
+    MAX_KINDS,
+    RepeatsFilter,
+    logging_config,
+    quiet_repeats,
+)
+from tests.alerts.providers import WEBHOOK_PATH, Providers
+from tests.conftest import Services
+from tests.live import Worker, channel_topic, http_json, outputs, produce, run, wait_for
 
 _loggers = itertools.count()
 
@@ -110,3 +128,104 @@ def test_a_single_held_back_message_is_logged_as_it_was() -> None:
     clock.now += 10
     repeats.flush()
     assert lines == ["Unable to update metadata from [1]", "Unable to update metadata from [2]"]
+
+
+def formatted(
+    capsys: pytest.CaptureFixture[str], log_format: str, emit: Callable[[logging.Logger], None]
+) -> list[str]:
+    """What a logger configured as `logging_config` configures the root writes, as lines."""
+    name = f"leadtemp.test.format.{next(_loggers)}"
+    config = logging_config(log_format, "info", "worker")
+    config["loggers"] = {name: {**config.pop("root"), "propagate": False}}
+    logging.config.dictConfig(config)  # on a logger of its own: the root stays pytest's
+    capsys.readouterr()
+    emit(logging.getLogger(name))
+    return capsys.readouterr().err.splitlines()
+
+
+def test_a_json_line_holds_the_same_keys_for_every_record(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    [line] = formatted(capsys, "json", lambda log: log.warning("lag %d on %s", 3, "events.web"))
+    record = orjson.loads(line)
+    assert set(record) == set(LOG_KEYS)
+    assert (record["level"], record["message"], record["process"]) == (
+        "WARNING", "lag 3 on events.web", "worker")
+    assert record["time"].endswith("+00:00")  # ISO 8601, UTC
+
+
+def test_a_json_line_carries_an_exception_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    def failing(log: logging.Logger) -> None:
+        try:
+            raise ValueError("boom\nsecond line")
+        except ValueError:
+            log.exception("batch failed")
+
+    [line] = formatted(capsys, "json", failing)
+    assert "ValueError: boom" in orjson.loads(line)["exc_info"]
+
+
+def test_text_lines_say_time_level_logger_and_message(capsys: pytest.CaptureFixture[str]) -> None:
+    [line] = formatted(capsys, "text", lambda log: log.info("started"))
+    assert " INFO leadtemp.test.format." in line and line.endswith(": started")
+
+
+def json_lines(path: Path) -> list[dict[str, Any]]:
+    lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    return [orjson.loads(line) for line in lines]  # fails on any line that is not JSON
+
+
+@pytest.mark.services
+def test_with_json_logs_every_line_of_the_worker_and_the_notifier_is_json_with_the_same_keys(
+    services: Services, topic_prefix: str, tmp_path: Path, examples: Path, providers: Providers
+) -> None:
+    worker = Worker(services, topic_prefix, tmp_path, LEADTEMP_LOG_FORMAT="json")
+    # To Slack: without a routing file alerts are shown on stdout as panels, for people (logs
+    # go to stderr).
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("destinations:\n  slack: {type: slack_webhook, webhook_url: {env: "
+                      "SLACK_WEBHOOK_URL}}\ndefault: [slack]\n")  # fmt: skip
+    notifier = Worker(services, topic_prefix, tmp_path, command="notify",
+                      LEADTEMP_LOG_FORMAT="json", LEADTEMP_ROUTES=str(routes),
+                      SLACK_WEBHOOK_URL=providers.url + WEBHOOK_PATH)  # fmt: skip
+    try:
+        worker.start()
+        notifier.start()
+        lines = (examples / "personas.jsonl").read_bytes().splitlines()
+        run(produce(services.kafka_bootstrap, [(channel_topic(topic_prefix, line), None, line)
+                                               for line in lines]))  # fmt: skip
+        wait_for(lambda: outputs(services.kafka_bootstrap, topic_prefix)["events.deadletter"],
+                 90, "the worker to dead-letter the bad example")  # fmt: skip
+        wait_for(lambda: http_json(notifier.metrics_ports[0], "/readyz")[0] == 200, 60,
+                 "the notifier ready")  # fmt: skip
+    finally:
+        worker.stop_all()
+        notifier.stop_all()
+    for name, process in (("worker-0.log", "worker"), ("notify-0.log", "notifier")):
+        records = json_lines(tmp_path / name)
+        assert len(records) >= 3
+        assert all(set(r) - {"exc_info"} == set(LOG_KEYS) for r in records)
+        assert {r["process"] for r in records} == {process}
+
+
+@pytest.mark.services
+def test_with_json_logs_a_start_up_failure_is_a_json_line_too(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    worker = Worker(services, topic_prefix, tmp_path, LEADTEMP_LOG_FORMAT="json",
+                    LEADTEMP_INPUT_RETENTION_DAYS="1")  # fmt: skip
+    assert worker.start().wait(timeout=60) == 2
+    [*_, last] = json_lines(tmp_path / "worker-0.log")
+    assert last["level"] == "CRITICAL" and "input_retention_days" in last["message"]
+
+
+def test_with_json_logs_a_bad_routing_file_is_a_json_line(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("destinations:\n  hook: {type: webhook, url: 'http://127.0.0.1:1/'}\n")
+    notifier = Worker(services, topic_prefix, tmp_path, command="notify",
+                      LEADTEMP_LOG_FORMAT="json", LEADTEMP_ROUTES=str(routes))  # fmt: skip
+    assert notifier.start().wait(timeout=60) == 2
+    [last] = json_lines(tmp_path / "notify-0.log")
+    assert last["process"] == "notifier" and "signing_secret: required" in last["message"]
