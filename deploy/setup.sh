@@ -36,3 +36,22 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
+
+# Helm, for the chart's tests (deploy/helm/): the one on PATH, else built once from its Go
+# module (a few minutes on 2 cores) into the cache, linked into .venv/bin either way. Without
+# Go or Helm the chart's tests are skipped (and fail under CI).
+HELM_VERSION=v3.19.0
+helm_cache=${XDG_CACHE_HOME:-$HOME/.cache}/leadtemp/helm-$HELM_VERSION
+if [ ! -x .venv/bin/helm ]; then
+  if command -v helm >/dev/null 2>&1; then
+    ln -sf "$(command -v helm)" .venv/bin/helm
+  elif [ -x "$helm_cache/helm" ] || command -v go >/dev/null 2>&1; then
+    if [ ! -x "$helm_cache/helm" ]; then
+      echo "setup: building Helm $HELM_VERSION from its Go module (once)" >&2
+      GOBIN="$helm_cache" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
+    fi
+    ln -sf "$helm_cache/helm" .venv/bin/helm
+  else
+    echo "setup: no helm and no go: the Helm chart's tests will be skipped" >&2
+  fi
+fi
