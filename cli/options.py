@@ -38,10 +38,25 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """--brokers, --redis-url, --topic-prefix, --redis-prefix: shared by every live command."""
+    """--brokers, how to connect to them, --redis-url, --topic-prefix, --redis-prefix: shared by
+    every live command. Passwords have no flag (a command line is seen by every user of the
+    machine): they come from the environment or a file (`…_PASSWORD_FILE`)."""
     options = [
         click.option("--brokers", "kafka_bootstrap_servers",
                      help="Kafka bootstrap servers [KAFKA_BOOTSTRAP_SERVERS]."),
+        click.option("--kafka-security-protocol",
+                     type=click.Choice(["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+                     help="[LEADTEMP_KAFKA_SECURITY_PROTOCOL; default PLAINTEXT]."),
+        click.option("--kafka-sasl-mechanism",
+                     type=click.Choice(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+                     help="[LEADTEMP_KAFKA_SASL_MECHANISM; default PLAIN]."),
+        click.option("--kafka-username", help="SASL user [LEADTEMP_KAFKA_USERNAME]; the "
+                     "password: LEADTEMP_KAFKA_PASSWORD(_FILE)."),
+        click.option("--kafka-ca-file", help="CA of the brokers' certificates (PEM) "
+                     "[LEADTEMP_KAFKA_CA_FILE]."),
+        click.option("--kafka-cert-file", help="Client certificate (PEM) "
+                     "[LEADTEMP_KAFKA_CERT_FILE]."),
+        click.option("--kafka-key-file", help="Its key (PEM) [LEADTEMP_KAFKA_KEY_FILE]."),
         click.option("--redis-url", help="Redis URL [REDIS_URL]."),
         click.option("--topic-prefix", help="Prefix of every topic name [LEADTEMP_TOPIC_PREFIX]."),
         click.option("--redis-prefix", help="Prefix of every Redis key [LEADTEMP_REDIS_PREFIX]."),

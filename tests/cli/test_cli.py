@@ -202,3 +202,10 @@ def test_routes_check_names_the_bad_key_and_exits_2(tmp_path: Path) -> None:
     code, _, err = invoke("routes", "check", str(path))
     assert code == 2
     assert f"{path}: destinations.sms.account_sid: required" in err
+
+
+def test_kafka_security_flags_reach_the_settings_which_name_what_is_missing() -> None:
+    code, _, err = invoke("produce", "-", "--kafka-security-protocol", "SASL_SSL",
+                          "--kafka-username", "leadtemp", input=b"")  # fmt: skip
+    assert code == 2
+    assert "setting kafka_password (LEADTEMP_KAFKA_PASSWORD): needed with a SASL_*" in err

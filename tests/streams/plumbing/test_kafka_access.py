@@ -201,3 +201,4 @@ def test_brokers_that_do_not_answer_are_left_to_the_callers_backoff() -> None:
     from devstack.processes import free_port
 
     asyncio.run(check_kafka(KafkaAccess(f"127.0.0.1:{free_port()}")))  # returns, no error
+
