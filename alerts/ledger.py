@@ -167,7 +167,7 @@ class Ledger:
                                                  start=0, num=limit)  # fmt: skip
         out = []
         for raw in members:
-            member = raw.decode()
+            member = raw.decode() if isinstance(raw, bytes) else str(raw)
             _, held, _, flushing = self._hold_keys(member)
             if not await self.redis.set(flushing, self.token, nx=True, px=lease_ms):
                 continue

@@ -99,8 +99,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--messages", type=int, default=200_000)
     args = p.parse_args()
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     kafka = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
     if not bootstrap:
         with console.status("starting Kafka…"):
             kafka = start_kafka(Path(tempfile.mkdtemp(prefix="leadtemp-bench-")), free_port())

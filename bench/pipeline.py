@@ -84,7 +84,7 @@ def metric(metrics_port: int, sample: str) -> float:
 def ready(metrics_port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/readyz", timeout=5) as r:
-            return r.status == 200
+            return bool(r.status == 200)
     except OSError:
         return False
 

@@ -51,7 +51,7 @@ def main() -> None:
     sink = Counting()
     start = time.perf_counter()
     with open(path, "rb") as f:
-        replay_file(run, f, sink)  # what `leadtemp replay` runs
+        replay_file(run, f, sink)  # type: ignore[arg-type]  # what `leadtemp replay` runs
     elapsed = time.perf_counter() - start
     n_records = sink.lines
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -186,7 +186,7 @@ def build_app(
         return {mine[p]: offset for p, offset in starts.items()}
 
     reindexing: list[asyncio.Future[None]] = []
-    app.consumer.start_offsets = take_over
+    app.consumer.start_offsets = take_over  # type: ignore[attr-defined]  # FastDrainConsumer's
 
     async def readiness() -> dict[str, bool]:
         """Redis answers; this worker holds partitions (it is in the group, so Kafka answers

@@ -72,7 +72,7 @@ FETCH_MIN_BYTES = 64 * 1024
 FETCH_MAX_WAIT_MS = 10
 
 
-class BatchedFetchThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[misc]
+class BatchedFetchThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's consumer thread; its aiokafka consumer batches fetches (see above) and backs
     off between failed metadata updates (streams/plumbing/kafka_backoff.py)."""
 
@@ -90,7 +90,7 @@ class BatchedFetchThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore
 StartOffsets = Callable[[set[Any]], Awaitable[dict[Any, int]]]
 
 
-class FastDrainConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
+class FastDrainConsumer(faust_aiokafka.Consumer):
     """Faust's aiokafka consumer; only the per-message delivery loop, the fetch batching and
     where partitions start after a rebalance differ."""
 
@@ -166,7 +166,8 @@ class FastDrainConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
                             if suspended():
                                 await self.wait_first(callback(message), self.suspend_flow.wait())
                             else:
-                                delivery = callback(message)
+                                # Faust's callback is a coroutine function.
+                                delivery = cast(Coroutine[Any, Any, Any], callback(message))
                                 ended, waiting = start_eagerly(delivery)
                                 if not ended:
                                     await self.wait_first(
@@ -211,7 +212,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):  # type: ignore[misc]
             unset_flag(flag_consumer_fetching)
 
 
-class BackoffProducer(faust_aiokafka.Producer):  # type: ignore[misc]
+class BackoffProducer(faust_aiokafka.Producer):
     """Faust's aiokafka producer service; its producers back off between failed metadata
     updates (streams/plumbing/kafka_backoff.py)."""
 
@@ -224,7 +225,7 @@ class BackoffProducer(faust_aiokafka.Producer):  # type: ignore[misc]
         return {**super()._settings_extra(), **PRODUCER_OPTIONS}
 
 
-class FastDrainTransport(faust_aiokafka.Transport):  # type: ignore[misc]
+class FastDrainTransport(faust_aiokafka.Transport):
     """Faust's aiokafka transport with `FastDrainConsumer`, and a producer that backs off
     between failed metadata updates."""
 

@@ -48,7 +48,7 @@ def retry_handlers(kind: str) -> list[AsyncRetryHandler]:
                 metrics.RETRIES.labels(kind, why).inc()
                 await super().prepare_for_next_attempt_async(**kw)
 
-        return Counted(max_retry_count=2)  # type: ignore[no-any-return]
+        return Counted(max_retry_count=2)
 
     return [
         counted(AsyncServerErrorRetryHandler, "server_error"),

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_random_exponential
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,7 +31,9 @@ async def isolating(
     items: they reach the caller."""
     try:
         await process(items)
-    except (asyncio.CancelledError, *passes):
+    except asyncio.CancelledError:
+        raise
+    except passes:
         raise
     except Exception as e:
         if len(items) == 1:
@@ -51,8 +53,8 @@ async def _until_it_works(call: Callable[..., Awaitable[None]]) -> None:
         retry=retry_if_exception_type(Exception),
         wait=wait_random_exponential(multiplier=0.5, max=30),
         before_sleep=lambda state: log.error(
-            "dead-lettering a message failed (%s); retrying", state.outcome and
-            state.outcome.exception(), exc_info=state.outcome and state.outcome.exception()),
+            "dead-lettering a message failed (%s); retrying", _error_of(state),
+            exc_info=_error_of(state)),
         reraise=True,
     )  # fmt: skip
     async def attempt() -> None:  # a coroutine function: tenacity awaits only those
@@ -64,3 +66,7 @@ async def _until_it_works(call: Callable[..., Awaitable[None]]) -> None:
 def error_detail(error: BaseException) -> str:
     """What a dead letter says of an exception: its type and message, bounded."""
     return f"{type(error).__name__}: {error}"[:500]
+
+
+def _error_of(state: RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome is not None else None

@@ -221,6 +221,6 @@ def settings_from(
     except ValidationError as e:
         first = problems(e)[0]
         name = first.path.split(".")[0] or "(settings)"
-        var = next((v for v, n in variables.items() if n == name), None)
-        where = f"{name} ({var})" if var else name
+        variable = next((v for v, n in variables.items() if n == name), None)
+        where = f"{name} ({variable})" if variable else name
         raise SettingsError(f"setting {where}: {first.reason}") from None
