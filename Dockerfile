@@ -7,6 +7,7 @@ COPY pyproject.toml setup.py README.md ./
 COPY scoring scoring
 COPY streams streams
 COPY alerts alerts
+COPY gateway gateway
 COPY toolkit toolkit
 COPY devstack devstack
 COPY cli cli

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.dev import demo, dev
+from cli.gateway import gateway
 from cli.inspect import account, export, lead, tail
 from cli.notify import notify, routes
 from cli.replay import replay, schema
@@ -19,8 +20,8 @@ def main() -> None:
     """leadtemp: real-time lead scoring from Kafka events."""
 
 
-for command in (dev, worker, notify, routes, demo, topics, produce, simulate, tail, export, lead,
-                account, rules, schema, replay):  # fmt: skip
+for command in (dev, worker, notify, gateway, routes, demo, topics, produce, simulate, tail,
+                export, lead, account, rules, schema, replay):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":

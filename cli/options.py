@@ -103,7 +103,9 @@ def check_kafka_or_exit(settings: Connections) -> None:
         fail(str(e))
 
 
-def bind_or_exit(port: int, variable: str, host: str = "0.0.0.0") -> socket.socket | None:
+def bind_or_exit(
+    port: int, variable: str, host: str = "0.0.0.0", setting: str = "metrics_port"
+) -> socket.socket | None:
     """The listening socket of a process's HTTP endpoints (None for port 0); exit 2 naming
     the setting when the port is taken or the address is not this machine's."""
     if not port:
@@ -113,7 +115,7 @@ def bind_or_exit(port: int, variable: str, host: str = "0.0.0.0") -> socket.sock
     try:
         return bind(port, host)
     except OSError as e:
-        fail(f"setting metrics_port ({variable}): {host}:{port}: {e.strerror or e}")
+        fail(f"setting {setting} ({variable}): {host}:{port}: {e.strerror or e}")
 
 
 def load_rules_or_exit(path: str | None) -> Rules:

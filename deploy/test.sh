@@ -5,7 +5,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/setup.sh || exit 1
 
-.venv/bin/ruff check scoring streams alerts toolkit devstack cli tests bench || exit 1
+.venv/bin/ruff check scoring streams alerts gateway toolkit devstack cli tests bench || exit 1
 .venv/bin/mypy || exit 1
 
 .venv/bin/pytest -p no:cacheprovider "$@"

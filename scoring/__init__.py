@@ -6,7 +6,7 @@ What other packages may use is named here (`__all__`); they import it from `scor
 from its modules (tests/test_layout.py checks)."""
 
 from scoring.engine import Engine, Outcome
-from scoring.events import Event, Rejection, parse_event
+from scoring.events import EVENT_TYPES, Event, Rejection, parse_event
 from scoring.explain import account_report, lead_report
 from scoring.model import Model
 from scoring.records import Record, dead_letter
@@ -38,10 +38,12 @@ from scoring.topics import (
     ALERTS_HOT_LEAD,
     ALL_TOPICS,
     EVENTS_DEADLETTER,
+    EVENTS_FORM,
     INPUT_TOPICS,
     LEADS_TEMPERATURE,
     OUTPUT_TOPICS,
     REPARTITION_TOPIC,
+    input_topic_of,
 )
 from scoring.validation import Problem, problems, validation_message
 
@@ -53,6 +55,8 @@ __all__ = [
     "ALERTS_HOT_LEAD",
     "ALL_TOPICS",
     "EVENTS_DEADLETTER",
+    "EVENTS_FORM",
+    "EVENT_TYPES",
     "INPUT_TOPICS",
     "LEAD",
     "LEADS_TEMPERATURE",
@@ -82,6 +86,7 @@ __all__ = [
     "dead_letter",
     "engine_build",
     "event_schema",
+    "input_topic_of",
     "lead_report",
     "longest_window_days",
     "ms_from_rfc3339",

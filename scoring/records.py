@@ -71,8 +71,11 @@ def dead_letter(
     partition: int | None = None,
     offset: int | None = None,
     key: str | None = None,
+    source: str | None = None,
 ) -> Record:
-    """A dead-letter record; in an offline replay topic/partition/key are null, offset the line."""
+    """A dead-letter record; in an offline replay topic/partition/key are null, offset the line.
+    `source`: where input that never was a Kafka message came from (`gateway:<source>`)."""
+    extra = {} if source is None else {"source": source}
     return Record(
         EVENTS_DEADLETTER,
         key,
@@ -85,6 +88,7 @@ def dead_letter(
             "key": key,
             "original": base64.b64encode(original).decode(),
             "received_at": received_at,
+            **extra,
         },
     )
 

@@ -117,6 +117,7 @@ class DeadLetter(_Out):
     key: str | None
     original: str
     received_at: Timestamp
+    source: str | None = None  # `gateway:<source>`: a request's part that was not an event
 
 
 OUTPUTS: dict[str, type[_Out]] = {

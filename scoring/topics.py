@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 # The input contract (events.md): one topic per channel.
 EVENTS_EMAIL = "events.email"
 EVENTS_WEB = "events.web"
@@ -26,3 +28,16 @@ ALERTS_DEADLETTER = "alerts.deadletter"
 
 ALL_TOPICS = (*INPUT_TOPICS, REPARTITION_TOPIC, *OUTPUT_TOPICS, EVENTS_DEADLETTER,
               ALERTS_DEADLETTER)  # fmt: skip
+
+
+def input_topic_of(event: Any) -> tuple[str, str | None]:
+    """The contract's topic of a (parsed) event, by its type's channel, and its key (the lead
+    id, else the visitor id). What is not an event goes to `events.form`, where the worker
+    dead-letters it with the reason."""
+    if not isinstance(event, dict):
+        return EVENTS_FORM, None
+    kind = event.get("type")
+    topic = f"events.{kind.split('.')[0]}" if isinstance(kind, str) else EVENTS_FORM
+    lead = event.get("lead")
+    key = (lead.get("id") if isinstance(lead, dict) else None) or event.get("visitor_id")
+    return (topic if topic in INPUT_TOPICS else EVENTS_FORM), key if isinstance(key, str) else None

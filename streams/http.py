@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -12,7 +11,7 @@ from redis.exceptions import RedisError
 
 from scoring import ACCOUNT, LEAD, Model
 from streams.lookup import report_of
-from streams.plumbing.http import Checks, health_app, json_response
+from streams.plumbing.http import Checks, health_app, json_response, refused_without
 from streams.store import RedisState
 
 
@@ -22,15 +21,12 @@ def web_app(
 ) -> web.Application:  # fmt: skip
     """The worker's endpoints: health_app's, and the explained state of leads and accounts
     (only to requests bearing `token`, when one is set)."""
-    expected = f"Bearer {token}".encode() if token else None
+    refusal = refused_without(token)
 
     def explain(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def handler(request: web.Request) -> web.Response:
-            given = request.headers.get("Authorization", "").encode()
-            if expected is not None and not hmac.compare_digest(given, expected):
-                return web.Response(body=b'{"error": "unauthorized"}', status=401,
-                                    content_type="application/json",
-                                    headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+            if (refused := refusal(request)) is not None:
+                return refused
             key = request.match_info["id"]
             try:
                 found = report_of(state, model, kind, key)

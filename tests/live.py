@@ -48,7 +48,8 @@ class Worker:
     ) -> None:
         self.command = command
         self.metrics_variable = {"worker": "LEADTEMP_METRICS_PORT",
-                                 "notify": "LEADTEMP_NOTIFIER_METRICS_PORT"}[command]  # fmt: skip
+                                 "notify": "LEADTEMP_NOTIFIER_METRICS_PORT",
+                                 "gateway": "LEADTEMP_GATEWAY_PORT"}[command]  # fmt: skip
         self.services = services
         self.prefix = prefix
         self.log_dir = log_dir

@@ -32,12 +32,12 @@ def test_compose_runs_the_demo_with_a_simulator_and_prometheus() -> None:
     )
 
 
-def test_prometheus_scrapes_the_ports_the_worker_and_notifier_publish() -> None:
+def test_prometheus_scrapes_the_ports_the_worker_notifier_and_gateway_publish() -> None:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
     config = yaml.safe_load((COMPOSE.parent / "deploy" / "prometheus.yml").read_text())
     targets = {t for job in config["scrape_configs"] for s in job["static_configs"]
                for t in s["targets"]}  # fmt: skip
-    assert targets == {"worker:9108", "notifier:9109"}
-    assert (
-        "9108:9108" in services["worker"]["ports"] and "9109:9109" in services["notifier"]["ports"]
-    )
+    assert targets == {"worker:9108", "notifier:9109", "gateway:9110"}
+    assert "9108:9108" in services["worker"]["ports"]
+    assert "9109:9109" in services["notifier"]["ports"]
+    assert "9110:9110" in services["gateway"]["ports"]

@@ -11,7 +11,7 @@ from typing import IO
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from scoring import INPUT_TOPICS
+from scoring import EVENTS_FORM, input_topic_of
 from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.plumbing.producers import PRODUCER_OPTIONS
 from streams.plumbing.settings import Connections
@@ -21,17 +21,10 @@ def route_of(line: bytes) -> tuple[str, bytes | None]:
     """The contract's topic of an event line and its key (lead id, else visitor id). A line
     that is not an event goes to `events.form`, where the worker dead-letters it."""
     try:
-        event = orjson.loads(line)
-        kind = event.get("type")
-        channel = kind.split(".")[0] if isinstance(kind, str) else "form"
-        lead = event.get("lead") if isinstance(event.get("lead"), dict) else {}
-        key = lead.get("id") or event.get("visitor_id")
-    except (orjson.JSONDecodeError, AttributeError):
-        channel, key = "form", None
-    topic = f"events.{channel}"
-    if topic not in INPUT_TOPICS:
-        topic = "events.form"
-    return topic, key.encode() if isinstance(key, str) else None
+        topic, key = input_topic_of(orjson.loads(line))
+    except orjson.JSONDecodeError:
+        return EVENTS_FORM, None
+    return topic, key.encode() if key is not None else None
 
 
 @dataclass

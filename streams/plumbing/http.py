@@ -5,6 +5,7 @@ use stops start-up with the setting's name."""
 from __future__ import annotations
 
 import asyncio
+import hmac
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,9 +32,28 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
 
 
-def health_app(checks: Checks, liveness: Checks | None = None) -> web.Application:
+def refused_without(token: str | None) -> Callable[[web.Request], web.Response | None]:
+    """A check of requests that must bear `token` (`Authorization: Bearer …`, compared in
+    constant time): the 401 to answer, or None to go on; with no token, nothing is refused."""
+    expected = f"Bearer {token}".encode() if token else None
+
+    def refusal(request: web.Request) -> web.Response | None:
+        given = request.headers.get("Authorization", "").encode()
+        if expected is None or hmac.compare_digest(given, expected):
+            return None
+        return web.Response(body=b'{"error": "unauthorized"}', status=401,
+                            content_type="application/json",
+                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+    return refusal
+
+
+def health_app(
+    checks: Checks, liveness: Checks | None = None, client_max_size: int = 1024**2
+) -> web.Application:
     """/metrics, /healthz (the process answers), /readyz (every check passes) and /livez (every
-    liveness check passes: failing, Kubernetes restarts the process)."""
+    liveness check passes: failing, Kubernetes restarts the process); request bodies up to
+    `client_max_size` bytes (aiohttp refuses larger ones with 413)."""
 
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -49,7 +69,7 @@ def health_app(checks: Checks, liveness: Checks | None = None) -> web.Applicatio
 
         return handler
 
-    app = web.Application()
+    app = web.Application(client_max_size=client_max_size)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", verdict("ready", checks))

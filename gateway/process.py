@@ -1,0 +1,50 @@
+"""`leadtemp gateway`, the process: Kafka's credentials checked, its producer started (waiting
+out a Kafka not there yet, answering 503 meanwhile), the endpoints served until SIGINT or
+SIGTERM, and what was accepted flushed before it exits."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+
+from gateway.app import gateway_app
+from gateway.settings import GatewaySettings
+from gateway.sink import KafkaSink
+from streams.plumbing.http import serve
+from streams.plumbing.kafka_access import check_kafka, kafka_access
+from streams.plumbing.logs import flush_repeats_forever, quiet_repeats
+
+log = logging.getLogger("leadtemp.gateway")
+
+
+def run_gateway(settings: GatewaySettings, http_socket: socket.socket) -> None:
+    """The gateway until SIGINT or SIGTERM (logging is set up by then); SettingsError when
+    Kafka refuses the credentials or its certificate is not trusted."""
+    repeats = quiet_repeats()
+    kafka = kafka_access(settings)
+    asyncio.run(check_kafka(kafka))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        sink = KafkaSink(kafka, settings.kafka_timeout_s)
+        starting = asyncio.create_task(sink.start())
+        flushing = asyncio.create_task(flush_repeats_forever(repeats))
+        runner = await serve(gateway_app(settings, sink), http_socket)
+        log.info("gateway listening on %s:%s", settings.http_host, settings.port)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()  # in-flight requests end first: their events are sent
+            for task in (starting, flushing):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await sink.stop()
+
+    asyncio.run(main())

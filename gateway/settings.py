@@ -1,0 +1,43 @@
+"""The gateway's settings: flags over the environment over defaults
+(streams/plumbing/settings.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, SecretStr
+
+from streams.plumbing.settings import CONNECTION_ENVIRONMENT, Connections, settings_from
+
+GATEWAY_ENVIRONMENT = {
+    **CONNECTION_ENVIRONMENT,
+    "LEADTEMP_GATEWAY_PORT": "port",
+    "LEADTEMP_GATEWAY_HTTP_HOST": "http_host",
+    "LEADTEMP_GATEWAY_TOKEN": "token",
+    "LEADTEMP_GATEWAY_MAX_BODY_BYTES": "max_body_bytes",
+    "LEADTEMP_GATEWAY_KAFKA_TIMEOUT_S": "kafka_timeout_s",
+}
+
+
+class GatewaySettings(Connections):
+    """What `leadtemp gateway` needs."""
+
+    port: int = Field(default=9110, ge=1, le=65535)  # the events and /metrics, probes
+    http_host: str = Field(default="0.0.0.0", min_length=1)
+    # When set, event requests must bear it (`Authorization: Bearer …`); the probes and
+    # /metrics stay open.
+    token: SecretStr | None = Field(default=None, min_length=16)
+    # A request body above this is refused (413) unread; an event above 1 MiB is dead-lettered
+    # by the worker as too_large, so a batch may be larger than one event.
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # How long a request waits for Kafka's acknowledgement before it is answered 503 (the
+    # sender retries: every provider's webhooks and Segment do).
+    kafka_timeout_s: float = Field(default=10.0, gt=0, le=120)
+
+
+def gateway_settings(
+    flags: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> GatewaySettings:
+    """The gateway's settings from its flags and the environment (SettingsError names it)."""
+    return settings_from(flags, environ, GatewaySettings, GATEWAY_ENVIRONMENT)
