@@ -17,15 +17,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from alerts.alert import Alert
 from scoring import validation_message
+from streams.plumbing.settings import Secret
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 MATCH_FIELDS = ("kind", "priority", "segment", "region", "account_id")
@@ -60,37 +59,6 @@ def _https_or_loopback(url: str) -> str:
             return url
         raise ValueError("must be https (plain http is allowed only for loopback addresses)")
     raise ValueError(f"{url!r} is not an http(s) URL")
-
-
-class Secret(_Strict):
-    """A token, URL or key read from an environment variable or a file, never from the file."""
-
-    env: str | None = None
-    file: str | None = None
-    _value: str = PrivateAttr(default="")
-
-    @model_validator(mode="after")
-    def _resolve(self, info: ValidationInfo) -> Self:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of env or file")
-        environ: Mapping[str, str] = (info.context or {}).get("environ", os.environ)
-        if self.env is not None:
-            value = environ.get(self.env, "")
-            if not value:
-                raise ValueError(f"environment variable {self.env} is not set")
-        else:
-            try:
-                value = Path(str(self.file)).read_text().strip()
-            except OSError as e:
-                raise ValueError(f"cannot read {self.file}: {e.strerror}") from None
-            if not value:
-                raise ValueError(f"{self.file} is empty")
-        self._value = value
-        return self
-
-    @property
-    def value(self) -> str:
-        return self._value
 
 
 class Limit(_Strict):

@@ -1,13 +1,18 @@
 """The gateway's HTTP endpoints: POST /v1/events (the contract's events: one, a JSON array, or
-NDJSON), beside /metrics, /healthz and /readyz (streams/plumbing/http.py).
+NDJSON) and, when the sources file turns it on, Segment's HTTP Tracking API (/v1/page,
+/v1/track, /v1/identify, /v1/batch, …: gateway/segment.py), beside /metrics, /healthz and
+/readyz (streams/plumbing/http.py).
 
 A request is answered 200 only once Kafka acknowledged every event of it (and every dead
 letter of the parts that are not events); 503 with Retry-After when Kafka does not, so the
-sender retries and nothing is lost; 400 for a body that is not JSON (dead-lettered too), 413
-for one over the size limit, 401 without the token when one is set."""
+sender retries and nothing is lost; 400 for a body that does not parse (dead-lettered too),
+413 for one over the size limit, 401 when the request is not authenticated."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,8 +22,10 @@ from aiohttp import web
 
 from gateway import metrics
 from gateway.bodies import Body, NotJson, Rejected, events_of_body
+from gateway.segment import calls_of_body
 from gateway.settings import GatewaySettings
 from gateway.sink import KafkaSink, Message, Unavailable
+from gateway.sources import Segment, Sources
 from scoring import EVENT_TYPES, EVENTS_DEADLETTER, dead_letter, input_topic_of, rfc3339_from_ms
 from streams.plumbing.clock import now_ms
 from streams.plumbing.http import health_app, json_response, refused_without
@@ -28,11 +35,13 @@ log = logging.getLogger("leadtemp.gateway")
 RETRY_AFTER_S = 5
 # What a dead letter keeps of a body that is not events: enough to see what was sent.
 DEAD_LETTER_BYTES = 64 * 1024
+SEGMENT_CALLS = ("page", "track", "identify", "screen", "group", "alias", "batch")
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
+Authorized = Callable[[web.Request, bytes], bool]
 
 
-def gateway_app(settings: GatewaySettings, sink: KafkaSink) -> web.Application:
+def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) -> web.Application:
     token = settings.token.get_secret_value() if settings.token else None
     refusal = refused_without(token)
 
@@ -41,51 +50,92 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink) -> web.Application:
 
     app = health_app(ready, client_max_size=settings.max_body_bytes)
 
-    async def contract_events(request: web.Request) -> web.Response:
-        return await accept(request, "events", events_of_body)
+    def endpoint(source: str, authorized: Authorized, parse: Callable[[bytes], Body],
+                 answer: Callable[[Body], dict[str, object]]) -> Handler:  # fmt: skip
+        async def handler(request: web.Request) -> web.Response:
+            arrived = time.monotonic()
+            try:
+                body = await request.read()
+            except web.HTTPRequestEntityTooLarge:
+                metrics.REQUESTS.labels(source, "too_large").inc()
+                return json_response({"error": "too_large",
+                                      "max_bytes": settings.max_body_bytes}, 413)  # fmt: skip
+            if not authorized(request, body):
+                metrics.REQUESTS.labels(source, "unauthorized").inc()
+                return json_response({"error": "unauthorized"}, 401)
+            try:
+                parsed, status = parse(body), 200
+            except NotJson as e:
+                parsed, status = Body(rejected=[Rejected("invalid_json", str(e), body)]), 400
+            messages = [_published(settings, event, raw) for event, raw in parsed.events]
+            messages += [_dead_letter(settings, source, r) for r in parsed.rejected]
+            try:
+                await sink.publish(messages)
+            except Unavailable:
+                metrics.REQUESTS.labels(source, "unavailable").inc()
+                return web.Response(body=b'{"error": "kafka_unavailable"}', status=503,
+                                    content_type="application/json",
+                                    headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
+            metrics.ACKNOWLEDGED.labels(source).observe(time.monotonic() - arrived)
+            for event, _ in parsed.events:
+                kind = event.get("type")
+                metrics.EVENTS.labels(source, kind if kind in EVENT_TYPES else "unknown").inc()
+            for r in parsed.rejected:
+                metrics.DEAD_LETTERS.labels(source, r.reason).inc()
+            for why, n in parsed.ignored.items():
+                metrics.IGNORED.labels(source, why).inc(n)
+            metrics.REQUESTS.labels(source, "accepted" if status == 200 else "invalid").inc()
+            if status != 200:
+                return json_response({"error": "invalid_json", "detail": parsed.rejected[0].detail},
+                                     400)  # fmt: skip
+            return json_response(answer(parsed))
 
-    async def accept(request: web.Request, source: str,
-                     parse: Callable[[bytes], Body]) -> web.Response:  # fmt: skip
-        arrived = time.monotonic()
-        if (refused := refusal(request)) is not None:
-            metrics.REQUESTS.labels(source, "unauthorized").inc()
-            return refused
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            metrics.REQUESTS.labels(source, "too_large").inc()
-            return json_response({"error": "too_large", "max_bytes": settings.max_body_bytes},
-                                 413)  # fmt: skip
-        try:
-            parsed = parse(body)
-        except NotJson as e:
-            parsed, status = Body(rejected=[Rejected("invalid_json", str(e), body)]), 400
-        else:
-            status = 200
-        messages = [_published(settings, event, raw) for event, raw in parsed.events]
-        messages += [_dead_letter(settings, source, r) for r in parsed.rejected]
-        try:
-            await sink.publish(messages)
-        except Unavailable:
-            metrics.REQUESTS.labels(source, "unavailable").inc()
-            return web.Response(body=b'{"error": "kafka_unavailable"}', status=503,
-                                content_type="application/json",
-                                headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
-        metrics.ACKNOWLEDGED.labels(source).observe(time.monotonic() - arrived)
-        for event, _ in parsed.events:
-            kind = event.get("type")
-            metrics.EVENTS.labels(source, kind if kind in EVENT_TYPES else "unknown").inc()
-        for r in parsed.rejected:
-            metrics.DEAD_LETTERS.labels(source, r.reason).inc()
-        metrics.REQUESTS.labels(source, "accepted" if status == 200 else "invalid").inc()
-        answer: dict[str, object] = {"accepted": len(parsed.events),
-                                     "dead_lettered": len(parsed.rejected)}  # fmt: skip
-        if status != 200:
-            answer["error"] = "invalid_json"
-        return json_response(answer, status)
+        return handler
 
-    app.router.add_post("/v1/events", contract_events)
+    def bearer(request: web.Request, _: bytes) -> bool:
+        return refusal(request) is None
+
+    def counts(parsed: Body) -> dict[str, object]:
+        return {"accepted": len(parsed.events), "dead_lettered": len(parsed.rejected)}
+
+    app.router.add_post("/v1/events", endpoint("events", bearer, events_of_body, counts))
+    if sources.segment is not None:
+        segment = sources.segment
+
+        def segment_answer(parsed: Body) -> dict[str, object]:
+            return {"success": True, **counts(parsed), "ignored": sum(parsed.ignored.values())}
+
+        handler = endpoint("segment", write_key_check(segment),
+                           lambda body: calls_of_body(body, segment, rfc3339_from_ms(now_ms())),
+                           segment_answer)  # fmt: skip
+        for call in SEGMENT_CALLS:
+            app.router.add_post(f"/v1/{call}", handler)
     return app
+
+
+def write_key_check(segment: Segment) -> Authorized:
+    """Segment's HTTP API authentication: the write key as the Basic user name (no password),
+    or as `writeKey` in the body; compared in constant time with each configured key."""
+    keys = [k.value.encode() for k in segment.write_keys]
+
+    def known(given: bytes) -> bool:
+        return any(hmac.compare_digest(given, k) for k in keys)
+
+    def authorized(request: web.Request, body: bytes) -> bool:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Basic "):
+            try:
+                user = base64.b64decode(header[6:], validate=True).split(b":", 1)[0]
+            except (binascii.Error, ValueError):
+                return False
+            return known(user)
+        try:
+            given = orjson.loads(body).get("writeKey")
+        except (orjson.JSONDecodeError, AttributeError):
+            return False
+        return isinstance(given, str) and known(given.encode())
+
+    return authorized
 
 
 def _published(settings: GatewaySettings, event: dict[str, object], raw: bytes) -> Message:

@@ -28,6 +28,9 @@ class Rejected:
 class Body:
     events: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)  # (event, bytes)
     rejected: list[Rejected] = field(default_factory=list)
+    # Calls valid in their sender's terms that mean nothing to scoring (a Segment `track` of a
+    # name the sources file does not map): counted by why, not dead-lettered.
+    ignored: dict[str, int] = field(default_factory=dict)
 
 
 def events_of_body(body: bytes) -> Body:

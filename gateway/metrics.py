@@ -24,3 +24,9 @@ ACKNOWLEDGED = Histogram(
     ["source"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+IGNORED = Counter(
+    "leadtemp_gateway_ignored_total",
+    "Calls valid for their sender that scoring has no use for (an unmapped Segment event name, "
+    "an identify call), by source and why",
+    ["source", "why"],
+)

@@ -13,6 +13,7 @@ import socket
 from gateway.app import gateway_app
 from gateway.settings import GatewaySettings
 from gateway.sink import KafkaSink
+from gateway.sources import Sources
 from streams.plumbing.http import serve
 from streams.plumbing.kafka_access import check_kafka, kafka_access
 from streams.plumbing.logs import flush_repeats_forever, quiet_repeats
@@ -20,7 +21,7 @@ from streams.plumbing.logs import flush_repeats_forever, quiet_repeats
 log = logging.getLogger("leadtemp.gateway")
 
 
-def run_gateway(settings: GatewaySettings, http_socket: socket.socket) -> None:
+def run_gateway(settings: GatewaySettings, sources: Sources, http_socket: socket.socket) -> None:
     """The gateway until SIGINT or SIGTERM (logging is set up by then); SettingsError when
     Kafka refuses the credentials or its certificate is not trusted."""
     repeats = quiet_repeats()
@@ -35,8 +36,9 @@ def run_gateway(settings: GatewaySettings, http_socket: socket.socket) -> None:
         sink = KafkaSink(kafka, settings.kafka_timeout_s)
         starting = asyncio.create_task(sink.start())
         flushing = asyncio.create_task(flush_repeats_forever(repeats))
-        runner = await serve(gateway_app(settings, sink), http_socket)
-        log.info("gateway listening on %s:%s", settings.http_host, settings.port)
+        runner = await serve(gateway_app(settings, sink, sources), http_socket)
+        log.info("gateway listening on %s:%s (sources: events%s)", settings.http_host,
+                 settings.port, "".join(f", {n}" for n in sources.names))  # fmt: skip
         try:
             await stop.wait()
         finally:

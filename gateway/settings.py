@@ -12,6 +12,7 @@ from streams.plumbing.settings import CONNECTION_ENVIRONMENT, Connections, setti
 
 GATEWAY_ENVIRONMENT = {
     **CONNECTION_ENVIRONMENT,
+    "LEADTEMP_SOURCES": "sources_path",
     "LEADTEMP_GATEWAY_PORT": "port",
     "LEADTEMP_GATEWAY_HTTP_HOST": "http_host",
     "LEADTEMP_GATEWAY_TOKEN": "token",
@@ -23,6 +24,7 @@ GATEWAY_ENVIRONMENT = {
 class GatewaySettings(Connections):
     """What `leadtemp gateway` needs."""
 
+    sources_path: str | None = None  # the sources file (gateway/sources.py)
     port: int = Field(default=9110, ge=1, le=65535)  # the events and /metrics, probes
     http_host: str = Field(default="0.0.0.0", min_length=1)
     # When set, event requests must bear it (`Authorization: Bearer …`); the probes and

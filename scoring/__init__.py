@@ -6,7 +6,7 @@ What other packages may use is named here (`__all__`); they import it from `scor
 from its modules (tests/test_layout.py checks)."""
 
 from scoring.engine import Engine, Outcome
-from scoring.events import EVENT_TYPES, Event, Rejection, parse_event
+from scoring.events import EVENT_TYPES, Event, FormKind, PageCategory, Rejection, parse_event
 from scoring.explain import account_report, lead_report
 from scoring.model import Model
 from scoring.records import Record, dead_letter
@@ -68,10 +68,12 @@ __all__ = [
     "AccountState",
     "Engine",
     "Event",
+    "FormKind",
     "LeadState",
     "MemoryStore",
     "Model",
     "Outcome",
+    "PageCategory",
     "Problem",
     "Record",
     "Rejection",

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from pathlib import Path
+from typing import Any, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from scoring import problems
@@ -179,6 +182,42 @@ class Connections(BaseModel):
             f"kafka://{s.strip().removeprefix('kafka://')}"
             for s in self.kafka_bootstrap_servers.split(",")
         )
+
+
+class Secret(BaseModel):
+    """In a YAML file of settings (the routing file, the gateway's sources): a token, URL or
+    key read from an environment variable or a file, never written in the file itself
+    (`{env: VAR}` or `{file: PATH}`). The environment is the validation context's `environ`
+    when given."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    env: str | None = None
+    file: str | None = None
+    _value: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _resolve(self, info: ValidationInfo) -> Self:
+        if (self.env is None) == (self.file is None):
+            raise ValueError("give exactly one of env or file")
+        environ: Mapping[str, str] = (info.context or {}).get("environ", os.environ)
+        if self.env is not None:
+            value = environ.get(self.env, "")
+            if not value:
+                raise ValueError(f"environment variable {self.env} is not set")
+        else:
+            try:
+                value = Path(str(self.file)).read_text().strip()
+            except OSError as e:
+                raise ValueError(f"cannot read {self.file}: {e.strerror}") from None
+            if not value:
+                raise ValueError(f"{self.file} is empty")
+        self._value = value
+        return self
+
+    @property
+    def value(self) -> str:
+        return self._value
 
 
 def shown_url(url: str) -> str:

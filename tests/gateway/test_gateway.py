@@ -156,3 +156,82 @@ def test_while_kafka_is_away_requests_get_503_and_a_retry_afterwards_loses_nothi
     finally:
         gateway.stop_all()
         own.stop()
+
+
+# ---------------------------------------------------------------- Segment
+
+
+def segment_gateway(services: Services, prefix: str, tmp_path: Path) -> Worker:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "segment:\n  write_keys: [{env: SEGMENT_WRITE_KEY}]\n"
+        "  pages: {'/pricing*': pricing}\n"
+        "  events: {Demo Requested: {type: form.submitted, form_kind: demo_request}}\n"
+    )
+    return started(services, prefix, tmp_path, LEADTEMP_SOURCES=str(sources),
+                   SEGMENT_WRITE_KEY=WRITE_KEY)  # fmt: skip
+
+
+WRITE_KEY = "segment-write-key-1"
+BASIC = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
+
+
+def segment_batch(now: str) -> bytes:
+    """A pricing-page view and a demo request of one user, as Segment's batch API sends them."""
+    common = {"userId": "crm-0042", "anonymousId": "anon-7f3a", "timestamp": now,
+              "context": {"traits": {"email": "dana@initech.example", "name": "Dana Scully",
+                                     "title": "VP Operations", "company": {"name": "Initech"}}}}
+    return orjson.dumps({"batch": [
+        {**common, "type": "page", "messageId": "m-page-1", "name": "Pricing",
+         "properties": {"url": "https://initech.example/pricing", "path": "/pricing"}},
+        {**common, "type": "track", "messageId": "m-track-1", "event": "Demo Requested",
+         "properties": {"plan": "enterprise"}},
+        {**common, "type": "identify", "messageId": "m-identify-1"},
+    ]})  # fmt: skip
+
+
+def test_a_segment_batch_makes_a_hot_lead_and_its_retry_changes_nothing(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    from scoring import rfc3339_from_ms
+    from streams.plumbing.clock import now_ms
+
+    gateway = segment_gateway(services, topic_prefix, tmp_path)
+    worker = Worker(services, topic_prefix, tmp_path)
+    port = gateway.metrics_ports[0]
+    batch = segment_batch(rfc3339_from_ms(now_ms() - 60_000))
+    try:
+        worker.start()
+        assert post(port, batch, "/v1/batch")[0] == 401  # no write key
+        status, answer, _ = post(port, batch, "/v1/batch", BASIC)
+        assert status == 200
+        assert answer == {"success": True, "accepted": 2, "dead_lettered": 0, "ignored": 1}
+        alerts = wait_for(lambda: outputs(services.kafka_bootstrap, topic_prefix)
+                          ["alerts.hot-lead"], 90, "the hot-lead alert")  # fmt: skip
+        [(key, alert)] = alerts
+        assert key == "crm-0042" and "auto_sql:demo_request" in alert["reasons"]
+        assert alert["caused_by_event_id"] == "segment:m-track-1"
+        # Segment retries a batch it got no answer for: the same messageIds, dropped as repeats.
+        assert post(port, batch, "/v1/batch", BASIC)[0] == 200
+        wait_for(lambda: 'leadtemp_duplicates_total{kind="event_id"} 2.0' in worker.metrics(), 60,
+                 "both repeats dropped")  # fmt: skip
+        assert len(outputs(services.kafka_bootstrap, topic_prefix)["alerts.hot-lead"]) == 1
+    finally:
+        worker.stop_all()
+        gateway.stop_all()
+
+
+def test_a_segment_write_key_in_the_body_is_accepted_and_a_wrong_one_refused(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    gateway = segment_gateway(services, topic_prefix, tmp_path)
+    port = gateway.metrics_ports[0]
+    call = {"type": "page", "messageId": "m-1", "anonymousId": "anon-1",
+            "properties": {"path": "/pricing"}, "timestamp": "2026-12-01T10:00:00Z"}  # fmt: skip
+    try:
+        assert post(port, orjson.dumps({**call, "writeKey": WRITE_KEY}), "/v1/page")[0] == 200
+        assert post(port, orjson.dumps({**call, "writeKey": "nope"}), "/v1/page")[0] == 401
+        wrong = {"Authorization": "Basic " + base64.b64encode(b"nope:").decode()}
+        assert post(port, orjson.dumps(call), "/v1/page", wrong)[0] == 401
+    finally:
+        gateway.stop_all()
