@@ -1,7 +1,8 @@
 """The gateway's HTTP endpoints: POST /v1/events (the contract's events: one, a JSON array, or
-NDJSON) and, when the sources file turns it on, Segment's HTTP Tracking API (/v1/page,
-/v1/track, /v1/identify, /v1/batch, …: gateway/segment.py), beside /metrics, /healthz and
-/readyz (streams/plumbing/http.py).
+NDJSON) and, where the sources file turns them on, Segment's HTTP Tracking API (/v1/page,
+/v1/track, /v1/identify, /v1/batch, …: gateway/segment.py) and SendGrid's signed Event
+Webhook (/v1/sendgrid/events: gateway/sendgrid.py), beside /metrics, /healthz and /readyz
+(streams/plumbing/http.py).
 
 A request is answered 200 only once Kafka acknowledged every event of it (and every dead
 letter of the parts that are not events); 503 with Retry-After when Kafka does not, so the
@@ -23,6 +24,7 @@ from aiohttp import web
 from gateway import metrics
 from gateway.bodies import Body, NotJson, Rejected, events_of_body
 from gateway.segment import calls_of_body
+from gateway.sendgrid import Verifier, sendgrid_events
 from gateway.settings import GatewaySettings
 from gateway.sink import KafkaSink, Message, Unavailable
 from gateway.sources import Segment, Sources
@@ -38,7 +40,9 @@ DEAD_LETTER_BYTES = 64 * 1024
 SEGMENT_CALLS = ("page", "track", "identify", "screen", "group", "alias", "batch")
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-Authorized = Callable[[web.Request, bytes], bool]
+# Why a request is refused ("unauthorized", or a signature's "missing", "stale", "invalid"),
+# or None when it is the sender's.
+Refusal = Callable[[web.Request, bytes], str | None]
 
 
 def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) -> web.Application:
@@ -50,7 +54,7 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
 
     app = health_app(ready, client_max_size=settings.max_body_bytes)
 
-    def endpoint(source: str, authorized: Authorized, parse: Callable[[bytes], Body],
+    def endpoint(source: str, refused: Refusal, parse: Callable[[bytes], Body],
                  answer: Callable[[Body], dict[str, object]]) -> Handler:  # fmt: skip
         async def handler(request: web.Request) -> web.Response:
             arrived = time.monotonic()
@@ -60,8 +64,10 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
                 metrics.REQUESTS.labels(source, "too_large").inc()
                 return json_response({"error": "too_large",
                                       "max_bytes": settings.max_body_bytes}, 413)  # fmt: skip
-            if not authorized(request, body):
+            if (why := refused(request, body)) is not None:
                 metrics.REQUESTS.labels(source, "unauthorized").inc()
+                if why != "unauthorized":
+                    metrics.SIGNATURE_FAILURES.labels(source, why).inc()
                 return json_response({"error": "unauthorized"}, 401)
             try:
                 parsed, status = parse(body), 200
@@ -92,8 +98,8 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
 
         return handler
 
-    def bearer(request: web.Request, _: bytes) -> bool:
-        return refusal(request) is None
+    def bearer(request: web.Request, _: bytes) -> str | None:
+        return None if refusal(request) is None else "unauthorized"
 
     def counts(parsed: Body) -> dict[str, object]:
         return {"accepted": len(parsed.events), "dead_lettered": len(parsed.rejected)}
@@ -110,10 +116,18 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
                            segment_answer)  # fmt: skip
         for call in SEGMENT_CALLS:
             app.router.add_post(f"/v1/{call}", handler)
+    if sources.sendgrid is not None:
+        verifier = Verifier(sources.sendgrid)
+
+        def signed(request: web.Request, body: bytes) -> str | None:
+            return verifier.refusal(request.headers, body, time.time())
+
+        app.router.add_post("/v1/sendgrid/events",
+                            endpoint("sendgrid", signed, sendgrid_events, counts))  # fmt: skip
     return app
 
 
-def write_key_check(segment: Segment) -> Authorized:
+def write_key_check(segment: Segment) -> Refusal:
     """Segment's HTTP API authentication: the write key as the Basic user name (no password),
     or as `writeKey` in the body; compared in constant time with each configured key."""
     keys = [k.value.encode() for k in segment.write_keys]
@@ -135,7 +149,7 @@ def write_key_check(segment: Segment) -> Authorized:
             return False
         return isinstance(given, str) and known(given.encode())
 
-    return authorized
+    return lambda request, body: None if authorized(request, body) else "unauthorized"
 
 
 def _published(settings: GatewaySettings, event: dict[str, object], raw: bytes) -> Message:

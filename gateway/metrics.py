@@ -30,3 +30,8 @@ IGNORED = Counter(
     "an identify call), by source and why",
     ["source", "why"],
 )
+SIGNATURE_FAILURES = Counter(
+    "leadtemp_gateway_signature_failures_total",
+    "Requests refused for their provider's signature (missing, stale, invalid)",
+    ["source", "why"],
+)

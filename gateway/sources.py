@@ -51,12 +51,22 @@ class Segment(_Strict):
     events: dict[str, TrackMapping] = Field(default_factory=dict)
 
 
+class SendGrid(_Strict):
+    """SendGrid's Event Webhook, signed (Mail Settings → Signed Event Webhook): `public_key`
+    is the verification key SendGrid shows (base64); a request signed longer ago than
+    `max_age_seconds` is refused as a replay."""
+
+    public_key: Secret
+    max_age_seconds: int = Field(default=300, ge=10, le=86_400)
+
+
 class Sources(_Strict):
     segment: Segment | None = None
+    sendgrid: SendGrid | None = None
 
     @property
     def names(self) -> list[str]:
-        return [name for name in ("segment",) if getattr(self, name) is not None]
+        return [name for name in ("segment", "sendgrid") if getattr(self, name) is not None]
 
 
 def sources_from_mapping(

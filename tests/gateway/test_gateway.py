@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -233,5 +234,36 @@ def test_a_segment_write_key_in_the_body_is_accepted_and_a_wrong_one_refused(
         assert post(port, orjson.dumps({**call, "writeKey": "nope"}), "/v1/page")[0] == 401
         wrong = {"Authorization": "Basic " + base64.b64encode(b"nope:").decode()}
         assert post(port, orjson.dumps(call), "/v1/page", wrong)[0] == 401
+    finally:
+        gateway.stop_all()
+
+
+# ---------------------------------------------------------------- SendGrid
+
+
+def test_a_signed_sendgrid_batch_of_1000_events_is_accepted_and_a_tampered_one_refused(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    from tests.gateway.test_sendgrid import OPEN, signed, signing_keys
+
+    private, public = signing_keys()
+    sources = tmp_path / "sources.yaml"
+    sources.write_text("sendgrid:\n  public_key: {env: SENDGRID_WEBHOOK_KEY}\n")
+    gateway = started(services, topic_prefix, tmp_path, LEADTEMP_SOURCES=str(sources),
+                      SENDGRID_WEBHOOK_KEY=public)  # fmt: skip
+    port = gateway.metrics_ports[0]
+    now = int(time.time())
+    batch = orjson.dumps([{**OPEN, "email": f"reader{i}@example.com", "sg_event_id": f"sg-{i}",
+                           "timestamp": now - 60} for i in range(1000)])  # fmt: skip
+    try:
+        tampered = batch.replace(b"reader7@", b"reader8@")
+        assert post(port, tampered, "/v1/sendgrid/events", signed(private, batch, now))[0] == 401
+        status, answer, _ = post(port, batch, "/v1/sendgrid/events", signed(private, batch, now))
+        assert status == 200 and answer == {"accepted": 1000, "dead_lettered": 0}
+        arrived = run(read_topics(services.kafka_bootstrap, [f"{topic_prefix}events.email"]))
+        assert sorted(orjson.loads(r.value)["event_id"] for r in arrived) == sorted(
+            f"sendgrid:sg-{i}" for i in range(1000))
+        assert 'leadtemp_gateway_signature_failures_total{source="sendgrid",why="invalid"} 1.0' \
+            in gateway.metrics()  # fmt: skip
     finally:
         gateway.stop_all()
