@@ -1,8 +1,8 @@
 """The gateway's HTTP endpoints: POST /v1/events (the contract's events: one, a JSON array, or
 NDJSON) and, where the sources file turns them on, Segment's HTTP Tracking API (/v1/page,
-/v1/track, /v1/identify, /v1/batch, …: gateway/segment.py) and SendGrid's signed Event
-Webhook (/v1/sendgrid/events: gateway/sendgrid.py), beside /metrics, /healthz and /readyz
-(streams/plumbing/http.py).
+/v1/track, /v1/identify, /v1/batch, …: gateway/segment.py), SendGrid's signed Event Webhook
+(/v1/sendgrid/events), Mailgun's webhooks (/v1/mailgun/events) and Typeform's
+(/v1/typeform/responses), beside /metrics, /healthz and /readyz (streams/plumbing/http.py).
 
 A request is answered 200 only once Kafka acknowledged every event of it (and every dead
 letter of the parts that are not events); 503 with Retry-After when Kafka does not, so the
@@ -23,11 +23,13 @@ from aiohttp import web
 
 from gateway import metrics
 from gateway.bodies import Body, NotJson, Rejected, events_of_body
+from gateway.mailgun import MailgunVerifier, mailgun_events
 from gateway.segment import calls_of_body
-from gateway.sendgrid import Verifier, sendgrid_events
+from gateway.sendgrid import SendGridVerifier, sendgrid_events
 from gateway.settings import GatewaySettings
 from gateway.sink import KafkaSink, Message, Unavailable
 from gateway.sources import Segment, Sources
+from gateway.typeform import TypeformVerifier, typeform_events
 from scoring import EVENT_TYPES, EVENTS_DEADLETTER, dead_letter, input_topic_of, rfc3339_from_ms
 from streams.plumbing.clock import now_ms
 from streams.plumbing.http import health_app, json_response, refused_without
@@ -117,13 +119,23 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
         for call in SEGMENT_CALLS:
             app.router.add_post(f"/v1/{call}", handler)
     if sources.sendgrid is not None:
-        verifier = Verifier(sources.sendgrid)
+        verifier = SendGridVerifier(sources.sendgrid)
 
         def signed(request: web.Request, body: bytes) -> str | None:
             return verifier.refusal(request.headers, body, time.time())
 
         app.router.add_post("/v1/sendgrid/events",
                             endpoint("sendgrid", signed, sendgrid_events, counts))  # fmt: skip
+    if sources.mailgun is not None:
+        mailgun = MailgunVerifier(sources.mailgun)
+        app.router.add_post("/v1/mailgun/events", endpoint(
+            "mailgun", lambda _, body: mailgun.refusal(body, time.time()), mailgun_events,
+            counts))  # fmt: skip
+    if sources.typeform is not None:
+        typeform, forms = TypeformVerifier(sources.typeform), sources.typeform
+        app.router.add_post("/v1/typeform/responses", endpoint(
+            "typeform", lambda request, body: typeform.refusal(request.headers, body),
+            lambda body: typeform_events(body, forms), counts))  # fmt: skip
     return app
 
 

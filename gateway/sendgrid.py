@@ -33,7 +33,7 @@ WITH_CAMPAIGN = {"email.sent", "email.opened", "email.clicked"}
 IGNORED = {"processed", "deferred", "dropped"}
 
 
-class Verifier:
+class SendGridVerifier:
     def __init__(self, config: SendGrid) -> None:
         self.webhook = EventWebhook(config.public_key.value)
         self.max_age_s = config.max_age_seconds

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -60,13 +60,47 @@ class SendGrid(_Strict):
     max_age_seconds: int = Field(default=300, ge=10, le=86_400)
 
 
+class Mailgun(_Strict):
+    """Mailgun's webhooks: `signing_key` is the HTTP webhook signing key (Sending → Webhooks);
+    a request signed longer ago than `max_age_seconds` is refused as a replay."""
+
+    signing_key: Secret
+    max_age_seconds: int = Field(default=300, ge=10, le=86_400)
+
+
+# The contract's lead fields and form fields a form answer may fill.
+FormTarget = Literal["email", "name", "job_title", "company", "country", "budget", "timeline",
+                     "pain_point", "uses_integrations", "message"]  # fmt: skip
+
+
+class TypeformForm(_Strict):
+    """One Typeform form: the form_kind its responses are, and which answer (by the field's
+    `ref`, else its id) fills which contract field."""
+
+    form_kind: FormKind
+    answers: dict[FormTarget, str] = Field(default_factory=dict)
+
+
+class Typeform(_Strict):
+    """Typeform's webhooks, signed with `secret` (the webhook's secret: Typeform-Signature).
+    `lead_id_hidden`: the hidden field holding the CRM id, when the form has one (else the
+    lead is the lowercased email answer)."""
+
+    secret: Secret
+    lead_id_hidden: str | None = None
+    forms: dict[str, TypeformForm] = Field(min_length=1)  # form id -> mapping
+
+
 class Sources(_Strict):
     segment: Segment | None = None
     sendgrid: SendGrid | None = None
+    mailgun: Mailgun | None = None
+    typeform: Typeform | None = None
 
     @property
     def names(self) -> list[str]:
-        return [name for name in ("segment", "sendgrid") if getattr(self, name) is not None]
+        return [n for n in ("segment", "sendgrid", "mailgun", "typeform")
+                if getattr(self, n) is not None]  # fmt: skip
 
 
 def sources_from_mapping(

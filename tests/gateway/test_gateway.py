@@ -267,3 +267,43 @@ def test_a_signed_sendgrid_batch_of_1000_events_is_accepted_and_a_tampered_one_r
             in gateway.metrics()  # fmt: skip
     finally:
         gateway.stop_all()
+
+
+# ---------------------------------------------------------------- Mailgun and Typeform
+
+
+def test_signed_mailgun_and_typeform_requests_land_and_unsigned_ones_are_refused(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    from tests.gateway.test_mailgun_typeform import (
+        ENVIRON,
+        MAILGUN_OPENED,
+        TYPEFORM_RESPONSE,
+        mailgun_signed,
+        typeform_signature,
+    )
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "mailgun: {signing_key: {env: MAILGUN_KEY}}\n"
+        "typeform:\n  secret: {env: TYPEFORM_SECRET}\n  lead_id_hidden: crm_id\n"
+        "  forms: {lT4Z3j: {form_kind: demo_request, answers: {email: readable_ref_email}}}\n"
+    )
+    gateway = started(services, topic_prefix, tmp_path, LEADTEMP_SOURCES=str(sources),
+                      **ENVIRON)  # fmt: skip
+    port = gateway.metrics_ports[0]
+    response = orjson.dumps(TYPEFORM_RESPONSE)
+    try:
+        assert post(port, orjson.dumps(MAILGUN_OPENED), "/v1/mailgun/events")[0] == 401
+        assert post(port, response, "/v1/typeform/responses")[0] == 401
+        opened = mailgun_signed(MAILGUN_OPENED, int(time.time()))
+        assert post(port, opened, "/v1/mailgun/events")[0] == 200
+        assert post(port, response, "/v1/typeform/responses", typeform_signature(response))[0] \
+            == 200  # fmt: skip
+        topics = [f"{topic_prefix}events.email", f"{topic_prefix}events.form"]
+        arrived = {orjson.loads(r.value)["event_id"]
+                   for r in run(read_topics(services.kafka_bootstrap, topics))}  # fmt: skip
+        assert arrived == {"mailgun:DACSsAdVSeGpLid7TN03WA",
+                           "typeform:a3a12ec67a1365927098a606107fac15"}  # fmt: skip
+    finally:
+        gateway.stop_all()

@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from gateway.sendgrid import Verifier, sendgrid_events
+from gateway.sendgrid import SendGridVerifier, sendgrid_events
 from gateway.sources import sources_from_mapping
 
 # SendGrid's documented examples of each event (the fields they show), trimmed of the
@@ -50,11 +50,11 @@ def signed(private: ec.EllipticCurvePrivateKey, body: bytes, at: int) -> dict[st
             "X-Twilio-Email-Event-Webhook-Timestamp": str(at)}  # fmt: skip
 
 
-def verifier(public_key: str) -> Verifier:
+def verifier(public_key: str) -> SendGridVerifier:
     sources = sources_from_mapping({"sendgrid": {"public_key": {"env": "SENDGRID_KEY"}}},
                                    environ={"SENDGRID_KEY": public_key})  # fmt: skip
     assert sources.sendgrid is not None
-    return Verifier(sources.sendgrid)
+    return SendGridVerifier(sources.sendgrid)
 
 
 def events(*items: dict[str, Any]) -> list[dict[str, Any]]:
