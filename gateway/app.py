@@ -14,14 +14,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 from aiohttp import web
 
 from gateway import metrics
+from gateway.attendance import Attendance
 from gateway.bodies import Body, NotJson, Rejected, events_of_body
 from gateway.mailgun import MailgunVerifier, mailgun_events
 from gateway.segment import calls_of_body
@@ -30,6 +33,7 @@ from gateway.settings import GatewaySettings
 from gateway.sink import KafkaSink, Message, Unavailable
 from gateway.sources import Segment, Sources
 from gateway.typeform import TypeformVerifier, typeform_events
+from gateway.zoom import ZoomVerifier, zoom_body
 from scoring import EVENT_TYPES, EVENTS_DEADLETTER, dead_letter, input_topic_of, rfc3339_from_ms
 from streams.plumbing.clock import now_ms
 from streams.plumbing.http import health_app, json_response, refused_without
@@ -47,7 +51,11 @@ Handler = Callable[[web.Request], Awaitable[web.Response]]
 Refusal = Callable[[web.Request, bytes], str | None]
 
 
-def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) -> web.Application:
+def gateway_app(
+    settings: GatewaySettings, sink: KafkaSink, sources: Sources, redis: Any = None
+) -> web.Application:
+    """The endpoints of the sources turned on; `redis` holds Zoom's attendance (needed with
+    Zoom)."""
     token = settings.token.get_secret_value() if settings.token else None
     refusal = refused_without(token)
 
@@ -56,7 +64,7 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
 
     app = health_app(ready, client_max_size=settings.max_body_bytes)
 
-    def endpoint(source: str, refused: Refusal, parse: Callable[[bytes], Body],
+    def endpoint(source: str, refused: Refusal, parse: Callable[[bytes], Body | Awaitable[Body]],
                  answer: Callable[[Body], dict[str, object]]) -> Handler:  # fmt: skip
         async def handler(request: web.Request) -> web.Response:
             arrived = time.monotonic()
@@ -72,17 +80,21 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
                     metrics.SIGNATURE_FAILURES.labels(source, why).inc()
                 return json_response({"error": "unauthorized"}, 401)
             try:
-                parsed, status = parse(body), 200
-            except NotJson as e:
-                parsed, status = Body(rejected=[Rejected("invalid_json", str(e), body)]), 400
-            messages = [_published(settings, event, raw) for event, raw in parsed.events]
-            messages += [_dead_letter(settings, source, r) for r in parsed.rejected]
-            try:
+                try:
+                    result = parse(body)
+                    parsed, status = (await result if inspect.isawaitable(result) else result), 200
+                    messages = [_published(settings, event, raw) for event, raw in parsed.events]
+                except NotJson as e:
+                    parsed, status = Body(rejected=[Rejected("invalid_json", str(e), body)]), 400
+                    messages = []
+                messages += [_dead_letter(settings, source, r) for r in parsed.rejected]
                 await sink.publish(messages)
-            except Unavailable:
+                if parsed.after is not None:
+                    await parsed.after()
+            except Unavailable as e:
                 metrics.REQUESTS.labels(source, "unavailable").inc()
-                return web.Response(body=b'{"error": "kafka_unavailable"}', status=503,
-                                    content_type="application/json",
+                return web.Response(body=orjson.dumps({"error": f"{e.service}_unavailable"}),
+                                    status=503, content_type="application/json",
                                     headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
             metrics.ACKNOWLEDGED.labels(source).observe(time.monotonic() - arrived)
             for event, _ in parsed.events:
@@ -96,7 +108,7 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
             if status != 200:
                 return json_response({"error": "invalid_json", "detail": parsed.rejected[0].detail},
                                      400)  # fmt: skip
-            return json_response(answer(parsed))
+            return json_response(parsed.reply if parsed.reply is not None else answer(parsed))
 
         return handler
 
@@ -131,6 +143,12 @@ def gateway_app(settings: GatewaySettings, sink: KafkaSink, sources: Sources) ->
         app.router.add_post("/v1/mailgun/events", endpoint(
             "mailgun", lambda _, body: mailgun.refusal(body, time.time()), mailgun_events,
             counts))  # fmt: skip
+    if sources.zoom is not None:
+        assert redis is not None, "Zoom's attendance is kept in Redis"
+        zoom, attendance = ZoomVerifier(sources.zoom), Attendance(redis, settings.redis_prefix)
+        app.router.add_post("/v1/zoom/events", endpoint(
+            "zoom", lambda request, body: zoom.refusal(request.headers, body, time.time()),
+            lambda body: zoom_body(body, zoom, attendance), counts))  # fmt: skip
     if sources.typeform is not None:
         typeform, forms = TypeformVerifier(sources.typeform), sources.typeform
         app.router.add_post("/v1/typeform/responses", endpoint(

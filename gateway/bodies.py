@@ -4,6 +4,7 @@ dead-letters what breaks it; here only what is not a JSON object at all is set a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,10 @@ class Body:
     # Calls valid in their sender's terms that mean nothing to scoring (a Segment `track` of a
     # name the sources file does not map): counted by why, not dead-lettered.
     ignored: dict[str, int] = field(default_factory=dict)
+    # The answer, where the sender expects one of its own (Zoom's URL validation), and what to
+    # do once Kafka acknowledged the events (forget what they were made from).
+    reply: dict[str, Any] | None = None
+    after: Callable[[], Awaitable[None]] | None = None
 
 
 def events_of_body(body: bytes) -> Body:

@@ -21,7 +21,12 @@ Message = tuple[str, bytes | None, bytes]  # topic, key, value
 
 
 class Unavailable(Exception):
-    """Kafka did not acknowledge in time (or refused): nothing may be promised."""
+    """Kafka did not acknowledge in time (or refused), or Redis did not answer: nothing may be
+    promised, the sender is to retry."""
+
+    def __init__(self, service: str, detail: str) -> None:
+        super().__init__(detail)
+        self.service = service  # "kafka" or "redis"
 
 
 class KafkaSink:
@@ -48,7 +53,7 @@ class KafkaSink:
         still land: a retried request then repeats events, which the worker drops by
         event_id."""
         if not self.started.is_set():
-            raise Unavailable("Kafka is not connected yet")
+            raise Unavailable("kafka", "Kafka is not connected yet")
 
         async def send_all() -> None:
             sent = [await self.producer.send(t, v, key=k) for t, k, v in messages]
@@ -58,4 +63,4 @@ class KafkaSink:
             await asyncio.wait_for(send_all(), self.timeout_s)
         except (KafkaError, TimeoutError) as e:
             log.warning("Kafka did not acknowledge a request's events (%s)", type(e).__name__)
-            raise Unavailable(str(e) or type(e).__name__) from None
+            raise Unavailable("kafka", str(e) or type(e).__name__) from None

@@ -91,15 +91,24 @@ class Typeform(_Strict):
     forms: dict[str, TypeformForm] = Field(min_length=1)  # form id -> mapping
 
 
+class Zoom(_Strict):
+    """Zoom's webinar webhooks: `secret_token` is the app's Secret Token (it signs requests
+    and answers Zoom's endpoint URL validation); older than `max_age_seconds` is a replay."""
+
+    secret_token: Secret
+    max_age_seconds: int = Field(default=300, ge=10, le=86_400)
+
+
 class Sources(_Strict):
     segment: Segment | None = None
     sendgrid: SendGrid | None = None
     mailgun: Mailgun | None = None
     typeform: Typeform | None = None
+    zoom: Zoom | None = None
 
     @property
     def names(self) -> list[str]:
-        return [n for n in ("segment", "sendgrid", "mailgun", "typeform")
+        return [n for n in ("segment", "sendgrid", "mailgun", "typeform", "zoom")
                 if getattr(self, n) is not None]  # fmt: skip
 
 
