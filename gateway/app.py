@@ -2,7 +2,8 @@
 NDJSON) and, where the sources file turns them on, Segment's HTTP Tracking API (/v1/page,
 /v1/track, /v1/identify, /v1/batch, …: gateway/segment.py), SendGrid's signed Event Webhook
 (/v1/sendgrid/events), Mailgun's webhooks (/v1/mailgun/events) and Typeform's
-(/v1/typeform/responses), beside /metrics, /healthz and /readyz (streams/plumbing/http.py).
+(/v1/typeform/responses), Zoom's webinar webhooks (/v1/zoom/events) and forms of your own
+(/v1/forms/<name>), beside /metrics, /healthz and /readyz (streams/plumbing/http.py).
 
 A request is answered 200 only once Kafka acknowledged every event of it (and every dead
 letter of the parts that are not events); 503 with Retry-After when Kafka does not, so the
@@ -26,6 +27,7 @@ from aiohttp import web
 from gateway import metrics
 from gateway.attendance import Attendance
 from gateway.bodies import Body, NotJson, Rejected, events_of_body
+from gateway.forms import form_events, token_refusal
 from gateway.mailgun import MailgunVerifier, mailgun_events
 from gateway.segment import calls_of_body
 from gateway.sendgrid import SendGridVerifier, sendgrid_events
@@ -143,6 +145,22 @@ def gateway_app(
         app.router.add_post("/v1/mailgun/events", endpoint(
             "mailgun", lambda _, body: mailgun.refusal(body, time.time()), mailgun_events,
             counts))  # fmt: skip
+    if sources.forms:
+        forms_of = sources.forms
+
+        async def generic_form(request: web.Request) -> web.Response:
+            name = request.match_info["name"]
+            form = forms_of.get(name)
+            if form is None:  # as a wrong token: which forms exist is not told
+                metrics.REQUESTS.labels("forms", "unauthorized").inc()
+                return json_response({"error": "unauthorized"}, 401)
+            handler = endpoint(
+                "forms", lambda r, _: token_refusal(form, r.headers, r.query),
+                lambda body: form_events(name, form, body, request.content_type,
+                                         rfc3339_from_ms(now_ms())), counts)  # fmt: skip
+            return await handler(request)
+
+        app.router.add_post("/v1/forms/{name}", generic_form)
     if sources.zoom is not None:
         assert redis is not None, "Zoom's attendance is kept in Redis"
         zoom, attendance = ZoomVerifier(sources.zoom), Attendance(redis, settings.redis_prefix)

@@ -91,6 +91,21 @@ class Typeform(_Strict):
     forms: dict[str, TypeformForm] = Field(min_length=1)  # form id -> mapping
 
 
+def _email_only() -> dict[FormTarget, str]:
+    return {"email": "email"}
+
+
+class GenericForm(_Strict):
+    """A form of your own that posts to `/v1/forms/<name>` (JSON, or as an HTML form posts):
+    the token it must bear, its form_kind, which posted field fills which contract field,
+    and the field holding a CRM id, if any (else the lead is the lowercased email)."""
+
+    token: Secret
+    form_kind: FormKind
+    answers: dict[FormTarget, str] = Field(default_factory=_email_only)
+    lead_id_field: str | None = None
+
+
 class Zoom(_Strict):
     """Zoom's webinar webhooks: `secret_token` is the app's Secret Token (it signs requests
     and answers Zoom's endpoint URL validation); older than `max_age_seconds` is a replay."""
@@ -105,11 +120,12 @@ class Sources(_Strict):
     mailgun: Mailgun | None = None
     typeform: Typeform | None = None
     zoom: Zoom | None = None
+    forms: dict[str, GenericForm] = Field(default_factory=dict)  # name -> its form
 
     @property
     def names(self) -> list[str]:
         return [n for n in ("segment", "sendgrid", "mailgun", "typeform", "zoom")
-                if getattr(self, n) is not None]  # fmt: skip
+                if getattr(self, n) is not None] + (["forms"] if self.forms else [])  # fmt: skip
 
 
 def sources_from_mapping(

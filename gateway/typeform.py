@@ -14,10 +14,8 @@ from typing import Any
 import orjson
 
 from gateway.bodies import Body, NotJson, Rejected
+from gateway.forms import submitted
 from gateway.sources import Typeform, TypeformForm
-
-LEAD_FIELDS = {"email", "name", "job_title", "company", "country"}
-FORM_FIELDS = {"budget", "timeline", "pain_point", "uses_integrations"}
 
 
 class TypeformVerifier:
@@ -71,26 +69,11 @@ def _event(response: dict[str, Any], form: TypeformForm,
             for name in (answer["field"].get("ref"), answer["field"].get("id")):
                 if isinstance(name, str) and value is not None:
                     answers[name] = value
-    filled = {target: answers[source] for target, source in form.answers.items()
+    filled: dict[str, Any] = {target: answers[source] for target, source in form.answers.items()
               if source in answers}  # fmt: skip
     hidden = response.get("hidden")
     crm_id = hidden.get(lead_id_hidden) if lead_id_hidden and isinstance(hidden, dict) else None
-    email = filled.get("email")
-    lead_id = crm_id if isinstance(crm_id, str) and crm_id else (
-        email.strip().lower() if isinstance(email, str) and email.strip() else None)
-    if lead_id is None:
-        return None, "no lead: neither the CRM id hidden field nor an email answer"
-    lead: dict[str, Any] = {"id": lead_id, **{k: v for k, v in filled.items()
-                                              if k in LEAD_FIELDS}}  # fmt: skip
-    event: dict[str, Any] = {"event_id": f"typeform:{token}", "type": "form.submitted",
-                             "occurred_at": at, "form_kind": form.form_kind, "lead": lead,
-                             "source": "typeform"}  # fmt: skip
-    fields = {k: v for k, v in filled.items() if k in FORM_FIELDS}
-    if fields:
-        event["fields"] = fields
-    if isinstance(filled.get("message"), str):
-        event["message"] = filled["message"]
-    return event, ""
+    return submitted(f"typeform:{token}", at, form.form_kind, filled, crm_id, "typeform")
 
 
 def _value(answer: dict[str, Any]) -> Any:

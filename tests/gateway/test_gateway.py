@@ -307,3 +307,36 @@ def test_signed_mailgun_and_typeform_requests_land_and_unsigned_ones_are_refused
                            "typeform:a3a12ec67a1365927098a606107fac15"}  # fmt: skip
     finally:
         gateway.stop_all()
+
+
+# ---------------------------------------------------------------- forms of your own
+
+
+def test_a_form_of_your_own_posted_as_html_forms_post_becomes_a_submission_once(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "forms:\n  contact-us:\n    token: {env: CONTACT_FORM_TOKEN}\n"
+        "    form_kind: contact_sales\n"
+        "    answers: {email: work_email, name: full_name, budget: budget, message: message}\n"
+    )
+    gateway = started(services, topic_prefix, tmp_path, LEADTEMP_SOURCES=str(sources),
+                      CONTACT_FORM_TOKEN="form-token-123")  # fmt: skip
+    port = gateway.metrics_ports[0]
+    body = b"work_email=Ana%40Acme.example&full_name=Ana+Ruiz&budget=approved&message=Call+me"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    try:
+        assert post(port, body, "/v1/forms/contact-us", form)[0] == 401
+        assert post(port, body, "/v1/forms/unknown?token=form-token-123", form)[0] == 401
+        for _ in range(2):  # a sender's retry of the same submission
+            assert post(port, body, "/v1/forms/contact-us?token=form-token-123", form)[0] == 200
+        [first, second] = run(read_topics(services.kafka_bootstrap,
+                                          [f"{topic_prefix}events.form"]))  # fmt: skip
+        event = orjson.loads(first.value)
+        assert event["event_id"] == orjson.loads(second.value)["event_id"]  # dropped as a repeat
+        assert (event["form_kind"], event["lead"], event["fields"], event["message"]) == (
+            "contact_sales", {"id": "ana@acme.example", "email": "Ana@Acme.example",
+                              "name": "Ana Ruiz"}, {"budget": "approved"}, "Call me")
+    finally:
+        gateway.stop_all()
