@@ -23,6 +23,9 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from limits import parse as parse_limit
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import FixedWindowRateLimiter
 
 from gateway import metrics
 from gateway.attendance import Attendance
@@ -65,11 +68,20 @@ def gateway_app(
         return {"kafka": sink.started.is_set()}
 
     app = health_app(ready, client_max_size=settings.max_body_bytes)
+    rates = RateLimits(settings)
 
-    def endpoint(source: str, refused: Refusal, parse: Callable[[bytes], Body | Awaitable[Body]],
-                 answer: Callable[[Body], dict[str, object]]) -> Handler:  # fmt: skip
+    def endpoint(
+        source: str, refused: Refusal, parse: Callable[[bytes], Body | Awaitable[Body]],
+        answer: Callable[[Body], dict[str, object]], key: str = "",
+    ) -> Handler:  # fmt: skip
+        """A source's handler; `key`: what its per-key limit counts (default: the source)."""
         async def handler(request: web.Request) -> web.Response:
             arrived = time.monotonic()
+            if (wait := await rates.retry_after(source, key or source)) is not None:
+                metrics.REQUESTS.labels(source, "rate_limited").inc()
+                return web.Response(body=b'{"error": "rate_limited"}', status=429,
+                                    content_type="application/json",
+                                    headers={"Retry-After": str(wait)})  # fmt: skip
             try:
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
@@ -157,7 +169,7 @@ def gateway_app(
             handler = endpoint(
                 "forms", lambda r, _: token_refusal(form, r.headers, r.query),
                 lambda body: form_events(name, form, body, request.content_type,
-                                         rfc3339_from_ms(now_ms())), counts)  # fmt: skip
+                                         rfc3339_from_ms(now_ms())), counts, key=name)  # fmt: skip
             return await handler(request)
 
         app.router.add_post("/v1/forms/{name}", generic_form)
@@ -209,3 +221,21 @@ def _dead_letter(settings: GatewaySettings, source: str, rejected: Rejected) -> 
     record = dead_letter(rejected.reason, rejected.detail, rejected.original[:DEAD_LETTER_BYTES],
                          rfc3339_from_ms(now_ms()), source=f"gateway:{source}")  # fmt: skip
     return settings.topic(EVENTS_DEADLETTER), None, orjson.dumps(record.value)
+
+
+class RateLimits:
+    """Requests allowed per source and per key within it (the `limits` package, in memory:
+    each gateway process limits what it is sent)."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.limiter = FixedWindowRateLimiter(MemoryStorage())
+        self.per_source = parse_limit(settings.source_limit)
+        self.per_key = parse_limit(settings.key_limit)
+
+    async def retry_after(self, source: str, key: str) -> int | None:
+        """None when the request is within both limits, else the seconds to wait."""
+        for limit, ids in ((self.per_source, (source,)), (self.per_key, (source, key))):
+            if not await self.limiter.hit(limit, *ids):
+                stats = await self.limiter.get_window_stats(limit, *ids)
+                return max(1, int(stats.reset_time - time.time()) + 1)
+        return None

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, SecretStr
+import limits
+from pydantic import Field, SecretStr, field_validator
 
 from streams.plumbing.settings import CONNECTION_ENVIRONMENT, Connections, settings_from
 
@@ -18,6 +19,8 @@ GATEWAY_ENVIRONMENT = {
     "LEADTEMP_GATEWAY_TOKEN": "token",
     "LEADTEMP_GATEWAY_MAX_BODY_BYTES": "max_body_bytes",
     "LEADTEMP_GATEWAY_KAFKA_TIMEOUT_S": "kafka_timeout_s",
+    "LEADTEMP_GATEWAY_SOURCE_LIMIT": "source_limit",
+    "LEADTEMP_GATEWAY_KEY_LIMIT": "key_limit",
 }
 
 
@@ -36,6 +39,20 @@ class GatewaySettings(Connections):
     # How long a request waits for Kafka's acknowledgement before it is answered 503 (the
     # sender retries: every provider's webhooks and Segment do).
     kafka_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # Requests allowed (the `limits` package's notation: "2000/second", "100000/hour"): for
+    # each source together, and for each key within one (a Segment write key, a form), so
+    # that one noisy sender cannot take the others' share. Over it: 429 with Retry-After.
+    source_limit: str = "2000/second"
+    key_limit: str = "1000/second"
+
+    @field_validator("source_limit", "key_limit")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError as e:
+            raise ValueError(f"{value!r} is not a rate such as 1000/second ({e})") from None
+        return value
 
 
 def gateway_settings(

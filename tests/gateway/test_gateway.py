@@ -340,3 +340,18 @@ def test_a_form_of_your_own_posted_as_html_forms_post_becomes_a_submission_once(
                               "name": "Ana Ruiz"}, {"budget": "approved"}, "Call me")
     finally:
         gateway.stop_all()
+
+
+def test_over_the_rate_limit_requests_get_429_with_retry_after(
+    services: Services, topic_prefix: str, tmp_path: Path, examples: Path
+) -> None:
+    line = (examples / "personas.jsonl").read_bytes().splitlines()[0]
+    gateway = started(services, topic_prefix, tmp_path, LEADTEMP_GATEWAY_SOURCE_LIMIT="3/minute")
+    port = gateway.metrics_ports[0]
+    try:
+        assert [post(port, line)[0] for _ in range(3)] == [200, 200, 200]
+        status, answer, headers = post(port, line)
+        assert (status, answer["error"]) == (429, "rate_limited")
+        assert 1 <= int(headers["Retry-After"]) <= 61
+    finally:
+        gateway.stop_all()
