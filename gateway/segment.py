@@ -1,7 +1,8 @@
 """Segment's calls (https://segment.com/docs/connections/spec/) as the contract's events. Pure.
 
 `page` → web.page_viewed (page_category from the sources file's URL patterns); `track` → the
-event its name maps to; identity: the lead is `userId` (a CRM id), else the lowercased
+event its name maps to; `identify` → web.identified (the profile, and the visitor's link, at
+0 points: a contract addition); identity: the lead is `userId` (a CRM id), else the lowercased
 email of the call's traits; `anonymousId` is the `visitor_id`, so anonymous page views are
 held and credited once a call names both. `event_id` is `segment:<messageId>`: Segment's
 retries repeat the messageId, and the worker drops the repeat."""
@@ -80,6 +81,10 @@ def contract_event(call: Any, segment: Segment, now: str) -> dict[str, Any] | st
         event = {"type": "web.page_viewed", "page_category": _category(str(path), segment)}
         if isinstance(url, str):
             event["url"] = url
+    elif kind == "identify":
+        if _lead(call) is None:
+            return "anonymous_identify"  # traits without a userId or email: nobody to name
+        event = {"type": "web.identified"}
     else:
         return f"{kind}_call" if isinstance(kind, str) else "no_type"
     lead = _lead(call)

@@ -175,6 +175,14 @@ class WebPageViewed(_Event):
     duration_seconds: NonNegative = 0
 
 
+class WebIdentified(_KnownLeadEvent):
+    """A lead identified on the website (a tracker's identify call: a contract addition): its
+    profile, merged latest-wins, and with a `visitor_id` the link of that visitor's anonymous
+    page views to the lead. Worth 0 points."""
+
+    type: Literal["web.identified"]
+
+
 class WebinarRegistered(_KnownLeadEvent):
     type: Literal["webinar.registered"]
     webinar_id: str | None = None
@@ -205,8 +213,8 @@ class FormSubmitted(_KnownLeadEvent):
 
 Event = Annotated[
     EmailSent | EmailOpened | EmailClicked | EmailReplied | EmailBounced | EmailUnsubscribed
-    | EmailSpamReported | WebPageViewed | WebinarRegistered | WebinarAttended | WebinarNoShow
-    | FormSubmitted,
+    | EmailSpamReported | WebPageViewed | WebIdentified | WebinarRegistered | WebinarAttended
+    | WebinarNoShow | FormSubmitted,
     Field(discriminator="type"),
 ]  # fmt: skip
 
@@ -215,8 +223,8 @@ EVENT_TYPES = frozenset(
     cls.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
     for cls in (
         EmailSent, EmailOpened, EmailClicked, EmailReplied, EmailBounced, EmailUnsubscribed,
-        EmailSpamReported, WebPageViewed, WebinarRegistered, WebinarAttended, WebinarNoShow,
-        FormSubmitted,
+        EmailSpamReported, WebPageViewed, WebIdentified, WebinarRegistered, WebinarAttended,
+        WebinarNoShow, FormSubmitted,
     )
 )  # fmt: skip
 

@@ -123,11 +123,24 @@ def test_a_track_call_takes_the_properties_its_mapping_names(segment: Segment) -
         "webinar.attended", "w-7", 42)
 
 
-def test_an_unmapped_track_name_and_an_identify_call_are_ignored_not_dead_lettered(
+def test_an_unmapped_track_name_is_ignored_not_dead_lettered(segment: Segment) -> None:
+    assert contract_event(changed(TRACK, event="Course Clicked"), segment, NOW) == "unmapped_event"
+
+
+def test_an_identify_call_is_a_web_identified_with_the_profile_and_the_visitor(
     segment: Segment,
 ) -> None:
-    assert contract_event(changed(TRACK, event="Course Clicked"), segment, NOW) == "unmapped_event"
-    assert contract_event(IDENTIFY, segment, NOW) == "identify_call"
+    event = contract_event(IDENTIFY, segment, NOW)
+    assert isinstance(event, dict) and event["type"] == "web.identified"
+    assert event["lead"] == {"id": "97980cfea0067", "email": "peter@example.com",
+                             "name": "Peter Gibbons"}  # fmt: skip
+    assert event["visitor_id"] == "507f191e810c19729de860ea"
+
+
+def test_an_identify_call_naming_nobody_is_ignored(segment: Segment) -> None:
+    call = changed(IDENTIFY, traits={"plan": "premium"})
+    del call["userId"]
+    assert contract_event(call, segment, NOW) == "anonymous_identify"
 
 
 def test_a_track_call_of_nobody_known_cannot_be_mapped(segment: Segment) -> None:
@@ -141,8 +154,9 @@ def test_a_batch_is_its_calls_each_on_its_own(segment: Segment) -> None:
     batch = {"batch": [IDENTIFY, PAGE, TRACK, changed(TRACK, event="Course Clicked")],
              "context": {"device": {"type": "phone"}}}  # fmt: skip
     body = calls_of_body(orjson.dumps(batch), segment, NOW)
-    assert [e["type"] for e, _ in body.events] == ["web.page_viewed", "form.submitted"]
-    assert body.ignored == {"identify_call": 1, "unmapped_event": 1} and body.rejected == []
+    assert [e["type"] for e, _ in body.events] == ["web.identified", "web.page_viewed",
+                                                   "form.submitted"]  # fmt: skip
+    assert body.ignored == {"unmapped_event": 1} and body.rejected == []
 
 
 def test_a_call_without_a_message_id_cannot_be_mapped(segment: Segment) -> None:

@@ -53,3 +53,16 @@ def test_a_held_view_redelivered_after_linking_is_not_counted_twice() -> None:
     view = anonymous(at())
     events = [view, ev("email.opened", at(minutes=1), visitor_id="v-1"), view]
     assert scores(events).engagement == pytest.approx(6, abs=0.01)
+
+
+def test_an_identified_event_links_the_visitor_and_is_worth_nothing_itself() -> None:
+    identified = ev("web.identified", at(days=1), visitor_id="v-1")
+    s = scores([anonymous(at()), identified])
+    assert s.engagement == pytest.approx(5 * 2 ** (-1 / 30), abs=0.01)  # the held view only
+
+
+def test_an_identified_event_merges_the_profile_latest_wins() -> None:
+    run = run_of([ev("web.identified", at(), profile={"job_title": "VP Operations"}),
+                  ev("web.identified", at(minutes=1), profile={"job_title": "CTO"})])  # fmt: skip
+    [state] = run.store.leads.values()
+    assert state.profile["job_title"][0] == "CTO"
