@@ -18,6 +18,7 @@ import hmac
 import inspect
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -74,10 +75,10 @@ def gateway_app(
         source: str, refused: Refusal, parse: Callable[[bytes], Body | Awaitable[Body]],
         answer: Callable[[Body], dict[str, object]], key: str = "",
     ) -> Handler:  # fmt: skip
-        """A source's handler; `key`: what its per-key limit counts (default: the source)."""
+        """A source's handler; `key`: what its per-key limit counts (none: only the source's)."""
         async def handler(request: web.Request) -> web.Response:
             arrived = time.monotonic()
-            if (wait := await rates.retry_after(source, key or source)) is not None:
+            if (wait := await rates.retry_after(source, key)) is not None:
                 metrics.REQUESTS.labels(source, "rate_limited").inc()
                 return web.Response(body=b'{"error": "rate_limited"}', status=429,
                                     content_type="application/json",
@@ -111,9 +112,9 @@ def gateway_app(
                                     status=503, content_type="application/json",
                                     headers={"Retry-After": str(RETRY_AFTER_S)})  # fmt: skip
             metrics.ACKNOWLEDGED.labels(source).observe(time.monotonic() - arrived)
-            for event, _ in parsed.events:
-                kind = event.get("type")
-                metrics.EVENTS.labels(source, kind if kind in EVENT_TYPES else "unknown").inc()
+            # Counted by type, once a request: a label lookup an event was 8% of a batch's cost.
+            for kind, n in Counter(e.get("type") for e, _ in parsed.events).items():
+                metrics.EVENTS.labels(source, kind if kind in EVENT_TYPES else "unknown").inc(n)
             for r in parsed.rejected:
                 metrics.DEAD_LETTERS.labels(source, r.reason).inc()
             for why, n in parsed.ignored.items():
@@ -232,9 +233,11 @@ class RateLimits:
         self.per_source = parse_limit(settings.source_limit)
         self.per_key = parse_limit(settings.key_limit)
 
-    async def retry_after(self, source: str, key: str) -> int | None:
-        """None when the request is within both limits, else the seconds to wait."""
-        for limit, ids in ((self.per_source, (source,)), (self.per_key, (source, key))):
+    async def retry_after(self, source: str, key: str = "") -> int | None:
+        """None when the request is within both limits (a source without keys has only its
+        own), else the seconds to wait."""
+        checks = [(self.per_source, (source,))] + ([(self.per_key, (source, key))] if key else [])
+        for limit, ids in checks:
             if not await self.limiter.hit(limit, *ids):
                 stats = await self.limiter.get_window_stats(limit, *ids)
                 return max(1, int(stats.reset_time - time.time()) + 1)

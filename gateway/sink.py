@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
 from streams.plumbing.backoff import with_backoff
 from streams.plumbing.kafka_access import KafkaAccess
@@ -18,6 +20,7 @@ from streams.plumbing.producers import PRODUCER_OPTIONS
 log = logging.getLogger("leadtemp.gateway")
 
 Message = tuple[str, bytes | None, bytes]  # topic, key, value
+BATCH_FROM = 50  # messages in a request from which it is sent as batches of its own
 
 
 class Unavailable(Exception):
@@ -37,6 +40,8 @@ class KafkaSink:
             request_timeout_ms=int(timeout_s * 1000), **PRODUCER_OPTIONS,
         )  # fmt: skip
         self.started = asyncio.Event()
+        # Kafka's default partitioner (murmur2 of the key, as Java clients place keyed records).
+        self.partitioner = DefaultPartitioner()
 
     async def start(self) -> None:
         """Start the producer, waiting out a Kafka that is not there yet (requests meanwhile
@@ -56,7 +61,29 @@ class KafkaSink:
             raise Unavailable("kafka", "Kafka is not connected yet")
 
         async def send_all() -> None:
-            sent = [await self.producer.send(t, v, key=k) for t, k, v in messages]
+            if len(messages) < BATCH_FROM:  # the producer's linger merges these across requests
+                await asyncio.gather(*[await self.producer.send(t, v, key=k)
+                                       for t, k, v in messages])  # fmt: skip
+                return
+            # A large request's batches built here, one per partition (filled, then the next),
+            # rather than a send() a message, aiokafka's per-message path.
+            partitions: dict[str, list[int]] = {}
+            batches: dict[tuple[str, int], Any] = {}
+            sent = []
+            for topic, key, value in messages:
+                if topic not in partitions:
+                    partitions[topic] = sorted(await self.producer.partitions_for(topic))
+                every = partitions[topic]
+                partition = self.partitioner(key, every, every)
+                batch = batches.get((topic, partition))
+                if batch is None:
+                    batch = batches[(topic, partition)] = self.producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None) is None:  # full
+                    sent.append(await self.producer.send_batch(batch, topic, partition=partition))
+                    batch = batches[(topic, partition)] = self.producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None)
+            for (topic, partition), batch in batches.items():
+                sent.append(await self.producer.send_batch(batch, topic, partition=partition))
             await asyncio.gather(*sent)
 
         try:
