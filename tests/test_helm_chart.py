@@ -38,6 +38,8 @@ PRODUCTION = {
     "notifier": {"replicas": 2, "secretEnv": "notifier-destinations",
                  "routes": "destinations:\n  sales:\n    type: slack_webhook\n"
                            "    webhook_url: {env: SLACK_WEBHOOK_URL}\ndefault: [sales]\n"},
+    "gateway": {"enabled": True, "secretEnv": "gateway-sources",
+                "sources": "segment:\n  write_keys: [{env: SEGMENT_WRITE_KEY}]\n"},
     "serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True},
     "grafanaDashboard": {"enabled": True},
 }  # fmt: skip
@@ -168,7 +170,7 @@ def test_the_service_monitor_names_jobs_as_the_alert_rules_select_them(tmp_path:
     [monitor] = by_kind(objects, "ServiceMonitor")
     label = monitor["spec"]["jobLabel"]
     jobs = {s["metadata"]["labels"][label] for s in by_kind(objects, "Service")}
-    assert jobs == {"leadtemp-worker", "leadtemp-notifier"}
+    assert jobs == {"leadtemp-worker", "leadtemp-notifier", "leadtemp-gateway"}
     assert all(f'job="{j}"' in RULES.read_text() for j in jobs)
 
 
@@ -177,3 +179,19 @@ def test_sasl_without_a_password_secret_fails_to_render_naming_the_value(tmp_pat
     done = helm("template", "lt", str(CHART), "-f", str(values_file(tmp_path, values)))
     assert done.returncode != 0
     assert "kafka.passwordSecret.name is required with SASL" in done.stderr
+
+
+def test_the_gateway_is_off_by_default_and_on_reads_its_sources_and_their_secrets(
+    tmp_path: Path,
+) -> None:
+    assert not [d for d in by_kind(rendered(tmp_path), "Deployment")
+                if d["metadata"]["name"].endswith("-gateway")]  # fmt: skip
+    objects = rendered(tmp_path, PRODUCTION)
+    [gateway] = [d for d in by_kind(objects, "Deployment")
+                 if d["metadata"]["name"] == "lt-leadtemp-gateway"]  # fmt: skip
+    c = container(gateway)
+    assert c["command"] == ["leadtemp", "gateway"]
+    assert env_of(c)["LEADTEMP_SOURCES"] == "/etc/leadtemp/sources/sources.yaml"
+    assert c["envFrom"] == [{"secretRef": {"name": "gateway-sources"}}]
+    maps = {m["metadata"]["name"]: m["data"] for m in by_kind(objects, "ConfigMap")}
+    assert maps["lt-leadtemp-sources"] == {"sources.yaml": PRODUCTION["gateway"]["sources"]}
