@@ -48,12 +48,16 @@ def produce(path: str, rate: float | None, **flags: Any) -> None:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--start", help="Time of the first event (RFC 3339; default: now).")
 @click.option("--output", "-o", type=click.Path(allow_dash=True, dir_okay=False),
-              help="Write the events as JSONL here instead of publishing them.")  # fmt: skip
+              help="Write the events as JSONL here instead of publishing them.")
+@click.option("--gateway", "gateway_url",
+              help="Send the events through a `leadtemp gateway` at this URL "
+                   "(http://host:9110) instead of to Kafka [token: LEADTEMP_GATEWAY_TOKEN].")
 def simulate(rate: float, leads: int, accounts: int, duration: float | None, count: int | None,
-             seed: int, start: str | None, output: str | None, **flags: Any) -> None:  # fmt: skip
+             seed: int, start: str | None, output: str | None, gateway_url: str | None,
+             **flags: Any) -> None:  # fmt: skip
     """Synthetic traffic: cold readers, evaluators, buyers, buying committees, mail-privacy
     bots, disqualified leads, duplicates and a trickle of malformed messages."""
-    from toolkit.simulate import simulate_to_file, simulate_to_kafka
+    from toolkit.simulate import publish_simulated, simulate_to_file
 
     if rate <= 0 or leads <= 0 or accounts <= 0:
         fail("--rate, --leads and --accounts must be positive")
@@ -65,12 +69,24 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
         with output_sink(output) as dst:
             simulate_to_file(dst, n, leads, accounts, seed, start_ms, rate)
         return
+    stopping = stop_requested()
+    if gateway_url is not None:
+        from gateway.settings import GATEWAY_ENVIRONMENT, GatewaySettings
+
+        through = settings_or_exit(flags, GatewaySettings, GATEWAY_ENVIRONMENT)
+        token = through.token.get_secret_value() if through.token else None
+        err.print(f"simulating {leads:,} leads in {accounts:,} accounts at {rate:g} events/s "
+                  f"through the gateway at {gateway_url} (seed {seed}); Ctrl-C stops")  # fmt: skip
+        sent = publish_simulated(through, leads, accounts, seed, start_ms, rate, count,
+                                 duration, stopping, gateway_url, token)  # fmt: skip
+        err.print(f"sent {sent.events:,} events in {sent.seconds:.1f}s: "
+                  f"{sent.rate:,.1f} events/s (asked {rate:g})")  # fmt: skip
+        return
     settings = settings_or_exit(flags, Connections, CONNECTION_ENVIRONMENT)
     check_kafka_or_exit(settings)
-    stopping = stop_requested()
     err.print(f"simulating {leads:,} leads in {accounts:,} accounts at {rate:g} events/s "
               f"(seed {seed}); Ctrl-C stops")  # fmt: skip
-    sent = simulate_to_kafka(settings, leads, accounts, seed, start_ms, rate, count, duration,
+    sent = publish_simulated(settings, leads, accounts, seed, start_ms, rate, count, duration,
                              stopping)  # fmt: skip
     err.print(f"published {sent.events:,} events in {sent.seconds:.1f}s: "
               f"{sent.rate:,.1f} events/s (asked {rate:g})")  # fmt: skip

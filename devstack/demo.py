@@ -88,7 +88,7 @@ class Demo:
         kafka, redis_url = self.start_services()
         prefix = "" if self.services else f"demo{int(time.time())}."
         ensure_topics(kafka, all_topics(Connections(topic_prefix=prefix)), 4)
-        worker_port, notifier_port = free_port(), free_port()
+        worker_port, notifier_port, gateway_port = free_port(), free_port(), free_port()
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
@@ -97,6 +97,7 @@ class Demo:
             "LEADTEMP_REDIS_PREFIX": (prefix.rstrip(".") or "lt") + ":",
             "LEADTEMP_METRICS_PORT": str(worker_port),
             "LEADTEMP_NOTIFIER_METRICS_PORT": str(notifier_port),
+            "LEADTEMP_GATEWAY_PORT": str(gateway_port),
             # On shared services, consumer groups of their own too (not a deployment's).
             "LEADTEMP_GROUP_ID": f"{prefix}leadtemp-worker",
             "LEADTEMP_NOTIFIER_GROUP_ID": f"{prefix}leadtemp-notifier",
@@ -104,15 +105,21 @@ class Demo:
         }
         self.spawn("worker", ["worker", "--loglevel", "warning"], env, show_stdout=False)
         self.spawn("notifier", ["notify", "--loglevel", "warning"], env, show_stdout=True)
+        self.spawn("gateway", ["gateway", "--loglevel", "warning"], env, show_stdout=False)
+        # The simulated traffic arrives over HTTP, through the gateway, as senders' would.
         self.spawn("simulator", ["simulate", "--rate", f"{self.rate:g}", "--leads",
                                  str(self.leads), "--accounts", str(self.accounts),
-                                 "--seed", str(self.seed)], env, show_stdout=False)  # fmt: skip
+                                 "--seed", str(self.seed),
+                                 "--gateway", f"http://127.0.0.1:{gateway_port}"],
+                   env, show_stdout=False)  # fmt: skip
         self.console.rule("[bold]leadtemp demo")
         self.console.print(
             f"Kafka {kafka.bootstrap}  ·  Redis {shown_url(redis_url)}\n"
             f"worker metrics   http://127.0.0.1:{worker_port}/metrics  "
             f"(and /leads/<id>, /accounts/<id>, /readyz)\n"
             f"notifier metrics http://127.0.0.1:{notifier_port}/metrics\n"
+            f"gateway          http://127.0.0.1:{gateway_port}/v1/events  (the simulator "
+            f"sends through it; /metrics too)\n"
             f"logs in {self.workdir}  ·  simulating {self.leads} leads at {self.rate:g} events/s"
             f"  ·  Ctrl-C stops everything",
             highlight=False,
@@ -151,7 +158,7 @@ class Demo:
         failed = [n for n, p in self.children.items()
                   if p.poll() is not None and p.returncode not in (0, -signal.SIGTERM)]  # fmt: skip
         with self.console.status("stopping…"):
-            for name in ("simulator", "worker", "notifier"):
+            for name in ("simulator", "gateway", "worker", "notifier"):
                 p = self.children.get(name)
                 if p is not None and p.poll() is None:
                     stop_pid(p.pid, timeout=20, popen=p)

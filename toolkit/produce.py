@@ -81,3 +81,64 @@ def publish_file(
     lines = (line.rstrip(b"\r\n") for line in src if line.strip())
     return asyncio.run(publish(kafka_access(settings), lines, settings.topic_prefix,
                                rate))  # fmt: skip
+
+
+GATEWAY_PATIENCE_S = 60.0  # a gateway that refuses connections this long is not coming
+
+
+async def post_to_gateway(
+    url: str,
+    lines: Iterable[bytes],
+    token: str | None = None,
+    rate: float | None = None,
+    until: Callable[[], bool] = lambda: False,
+    window_s: float = 0.1,
+) -> Published:
+    """Send every line to a gateway's /v1/events (`url`: its base), as NDJSON requests of what
+    is due each `window_s`, at most `rate` per second; a 429 or 503 is retried after its
+    Retry-After, so nothing is dropped."""
+    import aiohttp
+
+    headers = {"Content-Type": "application/x-ndjson"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    stats, started = Published(), time.monotonic()
+    pending: list[bytes] = []
+
+    async def send(session: aiohttp.ClientSession) -> None:
+        body = b"\n".join(pending)
+        refused_since: float | None = None
+        while True:
+            try:
+                async with session.post(url.rstrip("/") + "/v1/events", data=body,
+                                        headers=headers) as r:  # fmt: skip
+                    if r.status == 200:
+                        break
+                    if r.status not in (429, 503):
+                        raise RuntimeError(f"the gateway answered {r.status}: {await r.text()}")
+                    await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+            except aiohttp.ClientConnectionError:  # not up yet, or restarting
+                refused_since = refused_since or time.monotonic()
+                if time.monotonic() - refused_since > GATEWAY_PATIENCE_S:
+                    raise RuntimeError(f"the gateway at {url} does not answer") from None
+                await asyncio.sleep(0.5)
+        stats.events += len(pending)
+        pending.clear()
+
+    async with aiohttp.ClientSession() as session:
+        last = time.monotonic()
+        for line in lines:
+            if until():
+                break
+            pending.append(line)
+            if rate:
+                ahead = (stats.events + len(pending)) / rate - (time.monotonic() - started)
+                if ahead > 0.005:
+                    await asyncio.sleep(ahead)
+            if time.monotonic() - last >= window_s:
+                await send(session)
+                last = time.monotonic()
+        if pending:
+            await send(session)
+    stats.seconds = time.monotonic() - started
+    return stats

@@ -19,7 +19,7 @@ import orjson
 from scoring import rfc3339_from_ms
 from streams.plumbing.kafka_access import kafka_access
 from streams.plumbing.settings import Connections
-from toolkit.produce import Published, publish
+from toolkit.produce import Published, post_to_gateway, publish
 
 # persona -> share of leads
 PERSONAS = {"cold_reader": 38, "evaluator": 22, "buyer": 8, "committee": 14, "privacy_bot": 6,
@@ -207,7 +207,7 @@ def simulate_to_file(
         dst.write(line + b"\n")
 
 
-def simulate_to_kafka(
+def publish_simulated(
     settings: Connections,
     leads: int,
     accounts: int,
@@ -217,14 +217,20 @@ def simulate_to_kafka(
     count: int | None,
     duration: float | None,
     stopping: Callable[[], bool],
+    gateway: str | None = None,
+    gateway_token: str | None = None,
 ) -> Published:
     """Simulated events published at `rate`, until `count` events, `duration` seconds or
-    `stopping()`."""
+    `stopping()`: to Kafka, or through the gateway at `gateway` (its base URL)."""
     events: Iterable[bytes] = simulated_events(leads, accounts, seed, start_ms, rate)
     if count is not None:
         events = itertools.islice(events, count)
     deadline = None if duration is None else time.monotonic() + duration
-    return asyncio.run(publish(
-        kafka_access(settings), events, settings.topic_prefix, rate,
-        until=lambda: stopping() or (deadline is not None and time.monotonic() >= deadline),
-    ))  # fmt: skip
+
+    def until() -> bool:
+        return stopping() or (deadline is not None and time.monotonic() >= deadline)
+
+    if gateway is not None:
+        return asyncio.run(post_to_gateway(gateway, events, gateway_token, rate, until))
+    return asyncio.run(publish(kafka_access(settings), events, settings.topic_prefix, rate,
+                               until=until))  # fmt: skip

@@ -60,6 +60,6 @@ def test_the_demo_shows_a_hot_lead_alert_within_90_s_and_stops_cleanly(tmp_path:
             demo.kill()
     assert elapsed < 90
     text = out.read_text(errors="replace")
-    assert "stopped: worker, notifier, simulator, redis, kafka" in text
+    assert "stopped: worker, notifier, gateway, simulator, redis, kafka" in text
     assert "/metrics" in text  # the banner names the metrics URLs
     wait_for(lambda: not processes_with(str(tmp_path / "dev")), 10, "nothing left running")

@@ -355,3 +355,28 @@ def test_over_the_rate_limit_requests_get_429_with_retry_after(
         assert 1 <= int(headers["Retry-After"]) <= 61
     finally:
         gateway.stop_all()
+
+
+def test_simulate_through_the_gateway_sends_every_event_it_makes(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    gateway = started(services, topic_prefix, tmp_path)
+    url = f"http://127.0.0.1:{gateway.metrics_ports[0]}"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "simulate", "--count", "300", "--rate", "3000",
+             "--gateway", url], env={**os.environ, "LEADTEMP_TOPIC_PREFIX": topic_prefix},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "sent 300 events" in done.stderr
+        topics = [f"{topic_prefix}{t}" for t in ("events.email", "events.web", "events.webinar",
+                                                  "events.form", "events.deadletter")]  # fmt: skip
+        # The simulator's trickle of malformed messages become the gateway's dead letters.
+        assert len(run(read_topics(services.kafka_bootstrap, topics))) == 300
+    finally:
+        gateway.stop_all()
