@@ -52,9 +52,13 @@ def produce(path: str, rate: float | None, **flags: Any) -> None:
 @click.option("--gateway", "gateway_url",
               help="Send the events through a `leadtemp gateway` at this URL "
                    "(http://host:9110) instead of to Kafka [token: LEADTEMP_GATEWAY_TOKEN].")
+@click.option("--as-providers", is_flag=True,
+              help="With --gateway: email events as SendGrid's signed webhook, page views as "
+                   "Segment calls [LEADTEMP_SEGMENT_WRITE_KEY, "
+                   "LEADTEMP_SENDGRID_SIGNING_KEY_FILE].")
 def simulate(rate: float, leads: int, accounts: int, duration: float | None, count: int | None,
              seed: int, start: str | None, output: str | None, gateway_url: str | None,
-             **flags: Any) -> None:  # fmt: skip
+             as_providers: bool, **flags: Any) -> None:  # fmt: skip
     """Synthetic traffic: cold readers, evaluators, buyers, buying committees, mail-privacy
     bots, disqualified leads, duplicates and a trickle of malformed messages."""
     from toolkit.simulate import publish_simulated, simulate_to_file
@@ -70,15 +74,24 @@ def simulate(rate: float, leads: int, accounts: int, duration: float | None, cou
             simulate_to_file(dst, n, leads, accounts, seed, start_ms, rate)
         return
     stopping = stop_requested()
+    if as_providers and gateway_url is None:
+        fail("--as-providers needs --gateway")
     if gateway_url is not None:
-        from gateway.settings import GATEWAY_ENVIRONMENT, GatewaySettings
+        from toolkit.settings import SIMULATOR_ENVIRONMENT, SimulatorSettings
 
-        through = settings_or_exit(flags, GatewaySettings, GATEWAY_ENVIRONMENT)
-        token = through.token.get_secret_value() if through.token else None
+        through = settings_or_exit(flags, SimulatorSettings, SIMULATOR_ENVIRONMENT)
+        token = through.gateway_token.get_secret_value() if through.gateway_token else None
+        providers = None
+        if as_providers:
+            if through.segment_write_key is None or through.sendgrid_signing_key_file is None:
+                fail("--as-providers needs LEADTEMP_SEGMENT_WRITE_KEY and "
+                     "LEADTEMP_SENDGRID_SIGNING_KEY_FILE (what the gateway's sources trust)")
+            providers = (through.segment_write_key.get_secret_value(),
+                         through.sendgrid_signing_key_file)  # fmt: skip
         err.print(f"simulating {leads:,} leads in {accounts:,} accounts at {rate:g} events/s "
                   f"through the gateway at {gateway_url} (seed {seed}); Ctrl-C stops")  # fmt: skip
         sent = publish_simulated(through, leads, accounts, seed, start_ms, rate, count,
-                                 duration, stopping, gateway_url, token)  # fmt: skip
+                                 duration, stopping, gateway_url, token, providers)  # fmt: skip
         err.print(f"sent {sent.events:,} events in {sent.seconds:.1f}s: "
                   f"{sent.rate:,.1f} events/s (asked {rate:g})")  # fmt: skip
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 
 from devstack.kafka_broker import start_kafka
@@ -29,6 +31,7 @@ from scoring import ACCOUNTS_TEMPERATURE, LEADS_TEMPERATURE
 from streams.plumbing.kafka_access import KafkaAccess, kafka_access, plaintext
 from streams.plumbing.settings import Connections, shown_url
 from streams.plumbing.topics import all_topics, ensure_topics
+from toolkit.providers import SEGMENT_PAGES, sendgrid_keys
 from toolkit.tail import follow
 from toolkit.views.records import line_of
 
@@ -98,6 +101,7 @@ class Demo:
             "LEADTEMP_METRICS_PORT": str(worker_port),
             "LEADTEMP_NOTIFIER_METRICS_PORT": str(notifier_port),
             "LEADTEMP_GATEWAY_PORT": str(gateway_port),
+            **provider_environment(self.workdir),
             # On shared services, consumer groups of their own too (not a deployment's).
             "LEADTEMP_GROUP_ID": f"{prefix}leadtemp-worker",
             "LEADTEMP_NOTIFIER_GROUP_ID": f"{prefix}leadtemp-notifier",
@@ -106,11 +110,13 @@ class Demo:
         self.spawn("worker", ["worker", "--loglevel", "warning"], env, show_stdout=False)
         self.spawn("notifier", ["notify", "--loglevel", "warning"], env, show_stdout=True)
         self.spawn("gateway", ["gateway", "--loglevel", "warning"], env, show_stdout=False)
-        # The simulated traffic arrives over HTTP, through the gateway, as senders' would.
+        # The simulated traffic arrives over HTTP, through the gateway, as the tools teams run
+        # send it: email events as SendGrid's signed webhook, page views as Segment calls.
         self.spawn("simulator", ["simulate", "--rate", f"{self.rate:g}", "--leads",
                                  str(self.leads), "--accounts", str(self.accounts),
                                  "--seed", str(self.seed),
-                                 "--gateway", f"http://127.0.0.1:{gateway_port}"],
+                                 "--gateway", f"http://127.0.0.1:{gateway_port}",
+                                 "--as-providers"],
                    env, show_stdout=False)  # fmt: skip
         self.console.rule("[bold]leadtemp demo")
         self.console.print(
@@ -176,3 +182,19 @@ def run_demo(
     """`leadtemp demo`: the exit code (ServiceError when a service could not start)."""
     workdir = dev.root / "demo"
     return Demo(rate, leads, accounts, seed, workdir, Console(highlight=False), dev, given).run()
+
+
+def provider_environment(workdir: Path) -> dict[str, str]:
+    """A Segment write key and a SendGrid signing key made for this demo, the sources file
+    that makes the gateway trust them, and the settings that tell the gateway and the
+    simulator where they are."""
+    signing_key, verification_key = sendgrid_keys(workdir)
+    sources = workdir / "sources.yaml"
+    sources.write_text(yaml.safe_dump({
+        "segment": {"write_keys": [{"env": "SEGMENT_WRITE_KEY"}], "pages": dict(SEGMENT_PAGES)},
+        "sendgrid": {"public_key": {"env": "SENDGRID_WEBHOOK_KEY"}},
+    }))  # fmt: skip
+    write_key = secrets.token_urlsafe(16)
+    return {"LEADTEMP_SOURCES": str(sources), "SEGMENT_WRITE_KEY": write_key,
+            "SENDGRID_WEBHOOK_KEY": verification_key, "LEADTEMP_SEGMENT_WRITE_KEY": write_key,
+            "LEADTEMP_SENDGRID_SIGNING_KEY_FILE": str(signing_key)}  # fmt: skip

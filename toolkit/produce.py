@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -86,6 +86,27 @@ def publish_file(
 GATEWAY_PATIENCE_S = 60.0  # a gateway that refuses connections this long is not coming
 
 
+async def post_accepted(session: Any, url: str, body: bytes, headers: dict[str, str]) -> None:
+    """POST until the gateway accepts (200): a 429 or 503 is retried after its Retry-After,
+    a gateway not answering yet for up to a minute; RuntimeError for anything else."""
+    import aiohttp
+
+    refused_since: float | None = None
+    while True:
+        try:
+            async with session.post(url, data=body, headers=headers) as r:
+                if r.status == 200:
+                    return
+                if r.status not in (429, 503):
+                    raise RuntimeError(f"{url} answered {r.status}: {await r.text()}")
+                await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+        except aiohttp.ClientConnectionError:  # not up yet, or restarting
+            refused_since = refused_since or time.monotonic()
+            if time.monotonic() - refused_since > GATEWAY_PATIENCE_S:
+                raise RuntimeError(f"{url} does not answer") from None
+            await asyncio.sleep(0.5)
+
+
 async def post_to_gateway(
     url: str,
     lines: Iterable[bytes],
@@ -93,35 +114,28 @@ async def post_to_gateway(
     rate: float | None = None,
     until: Callable[[], bool] = lambda: False,
     window_s: float = 0.1,
+    requests_of: Callable[[list[bytes]], list[tuple[str, bytes, dict[str, str]]]] | None = None,
 ) -> Published:
-    """Send every line to a gateway's /v1/events (`url`: its base), as NDJSON requests of what
-    is due each `window_s`, at most `rate` per second; a 429 or 503 is retried after its
-    Retry-After, so nothing is dropped."""
+    """Send every line to a gateway (`url`: its base), as the requests of what is due each
+    `window_s`, at most `rate` lines per second: by default one NDJSON request to /v1/events;
+    `requests_of` makes others of a window's lines ((path, body, headers), e.g. the providers'
+    payloads: toolkit/providers.py)."""
     import aiohttp
 
     headers = {"Content-Type": "application/x-ndjson"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+
+    def contract(window: list[bytes]) -> list[tuple[str, bytes, dict[str, str]]]:
+        return [("/v1/events", b"\n".join(window), headers)]
+
+    make = requests_of or contract
     stats, started = Published(), time.monotonic()
     pending: list[bytes] = []
 
     async def send(session: aiohttp.ClientSession) -> None:
-        body = b"\n".join(pending)
-        refused_since: float | None = None
-        while True:
-            try:
-                async with session.post(url.rstrip("/") + "/v1/events", data=body,
-                                        headers=headers) as r:  # fmt: skip
-                    if r.status == 200:
-                        break
-                    if r.status not in (429, 503):
-                        raise RuntimeError(f"the gateway answered {r.status}: {await r.text()}")
-                    await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
-            except aiohttp.ClientConnectionError:  # not up yet, or restarting
-                refused_since = refused_since or time.monotonic()
-                if time.monotonic() - refused_since > GATEWAY_PATIENCE_S:
-                    raise RuntimeError(f"the gateway at {url} does not answer") from None
-                await asyncio.sleep(0.5)
+        for path, body, request_headers in make(pending):
+            await post_accepted(session, url.rstrip("/") + path, body, request_headers)
         stats.events += len(pending)
         pending.clear()
 

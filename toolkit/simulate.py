@@ -20,6 +20,7 @@ from scoring import rfc3339_from_ms
 from streams.plumbing.kafka_access import kafka_access
 from streams.plumbing.settings import Connections
 from toolkit.produce import Published, post_to_gateway, publish
+from toolkit.providers import provider_requests
 
 # persona -> share of leads
 PERSONAS = {"cold_reader": 38, "evaluator": 22, "buyer": 8, "committee": 14, "privacy_bot": 6,
@@ -219,9 +220,12 @@ def publish_simulated(
     stopping: Callable[[], bool],
     gateway: str | None = None,
     gateway_token: str | None = None,
+    providers: tuple[str, str] | None = None,
 ) -> Published:
     """Simulated events published at `rate`, until `count` events, `duration` seconds or
-    `stopping()`: to Kafka, or through the gateway at `gateway` (its base URL)."""
+    `stopping()`: to Kafka, or through the gateway at `gateway` (its base URL), as the
+    contract's events or, with `providers` (a Segment write key, a SendGrid signing key
+    file), as those tools' payloads (toolkit/providers.py)."""
     events: Iterable[bytes] = simulated_events(leads, accounts, seed, start_ms, rate)
     if count is not None:
         events = itertools.islice(events, count)
@@ -231,6 +235,12 @@ def publish_simulated(
         return stopping() or (deadline is not None and time.monotonic() >= deadline)
 
     if gateway is not None:
-        return asyncio.run(post_to_gateway(gateway, events, gateway_token, rate, until))
+        requests_of = None
+        if providers is not None:
+            emails = {lead.id: lead.profile["email"]
+                      for lead in leads_of(leads, max(1, accounts), seed)}  # fmt: skip
+            requests_of = provider_requests(emails, *providers, token=gateway_token)
+        return asyncio.run(post_to_gateway(gateway, events, gateway_token, rate, until,
+                                           requests_of=requests_of))  # fmt: skip
     return asyncio.run(publish(kafka_access(settings), events, settings.topic_prefix, rate,
                                until=until))  # fmt: skip

@@ -380,3 +380,39 @@ def test_simulate_through_the_gateway_sends_every_event_it_makes(
         assert len(run(read_topics(services.kafka_bootstrap, topics))) == 300
     finally:
         gateway.stop_all()
+
+
+def test_simulate_as_providers_sends_segment_and_signed_sendgrid_payloads_nothing_lost(
+    services: Services, topic_prefix: str, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from devstack.demo import provider_environment
+
+    env = provider_environment(tmp_path)
+    gateway = started(services, topic_prefix, tmp_path, **env)
+    url = f"http://127.0.0.1:{gateway.metrics_ports[0]}"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "simulate", "--count", "300", "--rate", "3000",
+             "--gateway", url, "--as-providers"],
+            env={**os.environ, **env, "LEADTEMP_TOPIC_PREFIX": topic_prefix},
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        topics = [f"{topic_prefix}{t}" for t in ("events.email", "events.web", "events.webinar",
+                                                  "events.form", "events.deadletter")]  # fmt: skip
+        arrived = [orjson.loads(r.value) for r in run(read_topics(services.kafka_bootstrap,
+                                                                   topics))]  # fmt: skip
+        assert len(arrived) == 300  # one message a simulated line, each by its own path
+        sources = {e.get("source") for e in arrived}
+        assert {"sendgrid", "segment", "simulator"} <= sources
+        # One person, one lead: every provider names a lead by its email.
+        assert all("@" in e["lead"]["id"] for e in arrived if isinstance(e.get("lead"), dict))
+        metrics = gateway.metrics()
+        assert 'leadtemp_gateway_requests_total{outcome="accepted",source="sendgrid"}' in metrics
+        assert 'leadtemp_gateway_requests_total{outcome="accepted",source="segment"}' in metrics
+    finally:
+        gateway.stop_all()
