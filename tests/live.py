@@ -361,7 +361,11 @@ def check_stream_survives(
     for lead_id, want in store.leads.items():
         got = states[lead_id]
         assert (got.temp, got.seen, got.last_alert) == (want.temp, want.seen, want.last_alert), (
-            lead_id
+            f"{lead_id}: temp {got.temp} (want {want.temp}), last_alert {got.last_alert} (want "
+            f"{want.last_alert}), same ids seen: {got.seen == want.seen}, clock {got.clock} "
+            f"(want {want.clock}), moves {got.moves}, account {got.account} (want "
+            f"{want.account}); its events routed: "
+            f"{sum(1 for line in routed if lead_id.encode() in line)}"
         )
         assert got.eng == pytest.approx(want.eng) and got.intent == pytest.approx(want.intent)
 
