@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 
 from gateway.bodies import Body, NotJson, Rejected
+from gateway.emails import WITH_CAMPAIGN, email_event
 from gateway.sources import Mailgun
-from scoring import rfc3339_from_ms
 
 TYPES = {"delivered": "email.sent", "opened": "email.opened", "clicked": "email.clicked",
          "unsubscribed": "email.unsubscribed", "complained": "email.spam_reported",
@@ -78,23 +78,15 @@ def mailgun_events(body: bytes) -> Body:
 
 
 def _event(data: dict[str, Any], kind: str) -> tuple[dict[str, Any] | None, str]:
-    email, event_id, at = data.get("recipient"), data.get("id"), data.get("timestamp")
-    if not isinstance(email, str) or not email.strip():
-        return None, "no recipient"
-    if not isinstance(event_id, str) or not event_id:
-        return None, "no id"
-    if not isinstance(at, int | float) or isinstance(at, bool):
-        return None, "no Unix timestamp"
-    event: dict[str, Any] = {
-        "event_id": f"mailgun:{event_id}", "type": kind,
-        "occurred_at": rfc3339_from_ms(int(at * 1000)),
-        "lead": {"id": email.strip().lower(), "email": email.strip()}, "source": "mailgun",
-    }  # fmt: skip
+    event, problem = email_event("mailgun", kind, data.get("recipient"), data.get("id"),
+                                 data.get("timestamp"), ("recipient", "id"))  # fmt: skip
+    if event is None:
+        return None, problem
     variables = data.get("user-variables")
     tags = data.get("tags")
     campaign = (variables.get("campaign_id") if isinstance(variables, dict) else None) or (
         tags[0] if isinstance(tags, list) and tags else None)
-    if isinstance(campaign, str) and kind in ("email.sent", "email.opened", "email.clicked"):
+    if isinstance(campaign, str) and kind in WITH_CAMPAIGN:
         event["campaign_id"] = campaign
     if kind == "email.clicked" and isinstance(data.get("url"), str):
         event["url"] = data["url"]

@@ -21,15 +21,14 @@ import orjson
 from sendgrid.helpers.eventwebhook import EventWebhook, EventWebhookHeader
 
 from gateway.bodies import Body, NotJson, Rejected
+from gateway.emails import WITH_CAMPAIGN, email_event
 from gateway.sources import SendGrid
-from scoring import rfc3339_from_ms
 
 TYPES = {
     "delivered": "email.sent", "open": "email.opened", "click": "email.clicked",
     "bounce": "email.bounced", "unsubscribe": "email.unsubscribed",
     "group_unsubscribe": "email.unsubscribed", "spamreport": "email.spam_reported",
 }  # fmt: skip
-WITH_CAMPAIGN = {"email.sent", "email.opened", "email.clicked"}
 IGNORED = {"processed", "deferred", "dropped"}
 
 
@@ -81,18 +80,10 @@ def sendgrid_events(body: bytes) -> Body:
 
 
 def _event(item: dict[str, Any], kind: str) -> tuple[dict[str, Any] | None, str]:
-    email, event_id, at = item.get("email"), item.get("sg_event_id"), item.get("timestamp")
-    if not isinstance(email, str) or not email.strip():
-        return None, "no email"
-    if not isinstance(event_id, str) or not event_id:
-        return None, "no sg_event_id"
-    if not isinstance(at, int | float) or isinstance(at, bool):
-        return None, "no Unix timestamp"
-    event: dict[str, Any] = {
-        "event_id": f"sendgrid:{event_id}", "type": kind,
-        "occurred_at": rfc3339_from_ms(int(at * 1000)),
-        "lead": {"id": email.strip().lower(), "email": email.strip()}, "source": "sendgrid",
-    }  # fmt: skip
+    event, problem = email_event("sendgrid", kind, item.get("email"), item.get("sg_event_id"),
+                                 item.get("timestamp"), ("email", "sg_event_id"))  # fmt: skip
+    if event is None:
+        return None, problem
     campaign = item.get("campaign_id") or item.get("category")
     if isinstance(campaign, list):
         campaign = campaign[0] if campaign else None

@@ -109,6 +109,14 @@ class Worker:
         return f"{self.prefix}{name}"
 
 
+def exits_with(worker: Worker, timeout: float = 30) -> tuple[int, str, float]:
+    """Start one process that should stop: its exit code, its log and how long it took."""
+    started = time.monotonic()
+    code = worker.start().wait(timeout=timeout)
+    log = (worker.log_dir / f"{worker.command}-0.log").read_text(errors="replace")
+    return code, log, time.monotonic() - started
+
+
 class OwnKafka:
     """A broker of a test's own, to restart mid-test (the shared one stays up)."""
 

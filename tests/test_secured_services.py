@@ -20,7 +20,7 @@ from devstack.processes import die_with_parent
 from tests.alerts.conftest import environ as provider_environment
 from tests.alerts.providers import WEBHOOK_PATH, Providers
 from tests.conftest import SecureKafka, Services, TlsRedis
-from tests.live import Worker, wait_for
+from tests.live import Worker, exits_with, wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(400)]
 
@@ -118,14 +118,6 @@ def test_every_process_and_tool_round_trips_over_sasl_ssl_and_tls_redis(
     assert secure_kafka.password not in logs and tls_redis.password not in logs
 
 
-def start_up_failure(worker: Worker, timeout: float = 30) -> tuple[int, str, float]:
-    """Start one process; its exit code, its log and how long it took to exit."""
-    started = time.monotonic()
-    code = worker.start().wait(timeout=timeout)
-    log = (worker.log_dir / f"{worker.command}-0.log").read_text(errors="replace")
-    return code, log, time.monotonic() - started
-
-
 @pytest.mark.parametrize("command", ["worker", "notify"])
 def test_a_wrong_kafka_password_stops_start_up_within_seconds_naming_the_setting(
     secure_kafka: SecureKafka, tls_redis: TlsRedis, topic_prefix: str, tmp_path: Path,
@@ -135,7 +127,7 @@ def test_a_wrong_kafka_password_stops_start_up_within_seconds_naming_the_setting
     worker = processes(secure_kafka, tls_redis, topic_prefix, tmp_path, command,
                        LEADTEMP_KAFKA_PASSWORD=wrong)  # fmt: skip
     del worker.env["LEADTEMP_KAFKA_PASSWORD_FILE"]
-    code, log, took = start_up_failure(worker)
+    code, log, took = exits_with(worker)
     assert code == 2 and took < 20
     assert "setting kafka_password (LEADTEMP_KAFKA_PASSWORD): the brokers refused" in log
     assert wrong not in log and secure_kafka.password not in log
@@ -146,7 +138,7 @@ def test_an_untrusted_kafka_certificate_stops_the_worker_naming_the_ca_setting(
 ) -> None:
     worker = processes(secure_kafka, tls_redis, topic_prefix, tmp_path, "worker",
                        LEADTEMP_KAFKA_CA_FILE=str(secure_kafka.other_ca_file))  # fmt: skip
-    code, log, took = start_up_failure(worker)
+    code, log, took = exits_with(worker)
     assert code == 2 and took < 20
     assert "setting kafka_ca_file (LEADTEMP_KAFKA_CA_FILE): the brokers' TLS certificate is " \
            "not trusted" in log  # fmt: skip

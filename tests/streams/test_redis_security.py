@@ -5,13 +5,12 @@ certificate stops start-up within seconds, naming the setting, the password neve
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Services, TlsRedis
-from tests.live import Worker
+from tests.live import Worker, exits_with
 from tests.streams.test_worker import (
     outputs_with_lead_records,
     per_key,
@@ -30,15 +29,6 @@ def on_tls_redis(services: Services, tls: TlsRedis, prefix: str, tmp_path: Path,
            "LEADTEMP_REDIS_CA_FILE": str(tls.ca_file), **env}  # fmt: skip
     return Worker(dataclasses.replace(services, redis_url=tls.url, redis_cluster=False), prefix,
                   tmp_path, command=command, **env)  # fmt: skip
-
-
-def exits_with(worker: Worker, timeout: float = 30) -> tuple[int, str, float]:
-    """Start one process; its exit code, its log and how long it took to exit."""
-    started = time.monotonic()
-    proc = worker.start()
-    code = proc.wait(timeout=timeout)
-    log = (worker.log_dir / f"{worker.command}-0.log").read_text(errors="replace")
-    return code, log, time.monotonic() - started
 
 
 def test_a_worker_on_redis_with_tls_and_an_acl_user_gives_the_records_of_replay(
