@@ -6,7 +6,7 @@ import click
 
 from cli.dev import demo, dev
 from cli.gateway import gateway
-from cli.inspect import account, export, lead, tail
+from cli.inspect import account, export, forget, lead, tail
 from cli.notify import notify, routes
 from cli.replay import replay, schema
 from cli.rules import rules
@@ -21,7 +21,7 @@ def main() -> None:
 
 
 for command in (dev, worker, notify, gateway, routes, demo, topics, produce, simulate, tail,
-                export, lead, account, rules, schema, replay):  # fmt: skip
+                export, lead, account, forget, rules, schema, replay):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":

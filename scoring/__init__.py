@@ -9,7 +9,7 @@ from scoring.engine import Engine, Outcome
 from scoring.events import EVENT_TYPES, Event, FormKind, PageCategory, Rejection, parse_event
 from scoring.explain import account_report, lead_report
 from scoring.model import Model
-from scoring.records import Record, dead_letter
+from scoring.records import Record, dead_letter, lead_forgotten
 from scoring.replay import Replay
 from scoring.rules import (
     Rules,
@@ -40,6 +40,7 @@ from scoring.topics import (
     EVENTS_DEADLETTER,
     EVENTS_FORM,
     INPUT_TOPICS,
+    LEADS_FORGOTTEN,
     LEADS_TEMPERATURE,
     OUTPUT_TOPICS,
     REPARTITION_TOPIC,
@@ -59,6 +60,7 @@ __all__ = [
     "EVENT_TYPES",
     "INPUT_TOPICS",
     "LEAD",
+    "LEADS_FORGOTTEN",
     "LEADS_TEMPERATURE",
     "MS_PER_DAY",
     "OUTPUT_TOPICS",
@@ -89,6 +91,7 @@ __all__ = [
     "engine_build",
     "event_schema",
     "input_topic_of",
+    "lead_forgotten",
     "lead_report",
     "longest_window_days",
     "ms_from_rfc3339",

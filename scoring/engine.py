@@ -43,6 +43,7 @@ from scoring.store import StateStore
 from scoring.temperature import (
     DECAY,
     HOT,
+    LEAD_REMOVED,
     lead_temperature,
     next_drop,
     scores_at,
@@ -130,8 +131,22 @@ class Engine:
         assert state is not None
         records = self._lead_crossings(lead_id, state, event.at, store)
         if state.account is not None:
-            records += self._leave_account(lead_id, state.account, event, store)
+            records += self._leave_account(lead_id, state.account, event.at, event, store)
             state.account = None
+        return records, state
+
+    def forget(self, lead_id: str, store: StateStore) -> tuple[list[Record], LeadState | None]:
+        """Remove a lead (a privacy deletion, or idle past retention): its state, its due time
+        and its place in its account, which is evaluated again without it at the lead's last
+        moment (its records: an account that cools). The state removed, None if none was held."""
+        state = store.lead(lead_id)
+        if state is None:
+            return [], None
+        records: list[Record] = []
+        if state.account is not None:
+            records = self._leave_account(lead_id, state.account, state.clock, None, store)
+        store.delete_lead(lead_id)
+        store.schedule(LEAD, lead_id, None)
         return records, state
 
     def apply(self, event: Event, store: StateStore) -> Outcome:
@@ -261,7 +276,7 @@ class Engine:
         facts = profile_facts(state, model)
         account_id = facts.account
         if state.account is not None and state.account != account_id:
-            records += self._leave_account(lead_id, state.account, event, store)
+            records += self._leave_account(lead_id, state.account, event.at, event, store)
         state.account = account_id
 
         account = None
@@ -418,15 +433,19 @@ class Engine:
     # ------------------------------------------------------------------ accounts
 
     def _leave_account(
-        self, lead_id: str, account_id: str, event: Event, store: StateStore
+        self, lead_id: str, account_id: str, at: int, event: Event | None, store: StateStore
     ) -> list[Record]:
+        """The lead leaves its account at `at`: with `event` (it moved to another), or without
+        one (it was removed)."""
         account = store.account(account_id)
         if account is None or lead_id not in account.members:
             return []
-        records = self._account_window_ends(account_id, account, event.at, store)
+        records = self._account_window_ends(account_id, account, at, store)
         account.members.pop(lead_id, None)  # (a window end may have pruned it just now)
-        account.clock = max(account.clock, event.at)
-        return records + self._account_change(account_id, account, event, None, store, None)
+        account.clock = max(account.clock, at)
+        return records + self._account_change(
+            account_id, account, event, None, store, None, None if event else at, LEAD_REMOVED
+        )
 
     def _account_change(
         self,
@@ -437,8 +456,10 @@ class Engine:
         store: StateStore,
         out: Outcome | None,
         crossing: int | None = None,
+        without_event: str = DECAY,
     ) -> list[Record]:
-        """Evaluate an account at its clock, record a change, raise a hot-account alert, save it."""
+        """Evaluate an account at its clock, record a change, raise a hot-account alert, save it;
+        a change with no event gives `without_event` as its last reason."""
         model = self.model
         window = model.stakeholder_window_ms
         records: list[Record] = []
@@ -447,7 +468,7 @@ class Engine:
         previous = account.temp
         if temp != previous:
             if event is None:
-                reasons = [*reasons, DECAY]
+                reasons = [*reasons, without_event]
             records.append(
                 account_change(account_id, previous, temp, reasons, view, event, crossing,
                                self.model)

@@ -27,6 +27,7 @@ from scoring.topics import (
     ALERTS_HOT_ACCOUNT,
     ALERTS_HOT_LEAD,
     EVENTS_DEADLETTER,
+    LEADS_FORGOTTEN,
     LEADS_TEMPERATURE,
 )
 
@@ -191,6 +192,20 @@ def account_alert(
         "top_signals": top_signals(lead, lead.clock, model),
         "routing": routing_of(lead, model),
         "rules_version": model.version,
+    })  # fmt: skip
+
+
+def lead_forgotten(
+    lead_id: str, state: LeadState | None, request_id: str, requested_at: int
+) -> Record:
+    """A lead forgotten on request: which, and that it was; nothing of what was known."""
+    return Record(LEADS_FORGOTTEN, lead_id, {
+        "forgotten_id": stable_id("forgotten", lead_id, request_id),
+        "lead_id": lead_id,
+        "account_id": None if state is None else state.account,
+        "request_id": request_id,
+        "requested_at": rfc3339_from_ms(requested_at, millis=True),
+        "state_held": state is not None,
     })  # fmt: skip
 
 

@@ -120,12 +120,25 @@ class DeadLetter(_Out):
     source: str | None = None  # `gateway:<source>`: a request's part that was not an event
 
 
+class LeadForgotten(_Out):
+    """`leads.forgotten`: a lead leadtemp forgot on request (`leadtemp forget`); the lead's id
+    and its account's, nothing of its profile."""
+
+    forgotten_id: str
+    lead_id: str
+    account_id: str | None
+    request_id: str
+    requested_at: Timestamp
+    state_held: bool  # whether leadtemp held a state for the lead when it was forgotten
+
+
 OUTPUTS: dict[str, type[_Out]] = {
     "leads.temperature": LeadTemperatureChange,
     "alerts.hot-lead": HotLeadAlert,
     "accounts.temperature": AccountTemperatureChange,
     "alerts.hot-account": HotAccountAlert,
     "events.deadletter": DeadLetter,
+    "leads.forgotten": LeadForgotten,
 }
 
 

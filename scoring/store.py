@@ -19,6 +19,7 @@ class StateStore(Protocol):
     def put_account(self, account_id: str, state: AccountState) -> None: ...
     def visitor(self, visitor_id: str) -> VisitorState | None: ...
     def put_visitor(self, visitor_id: str, state: VisitorState) -> None: ...
+    def delete_lead(self, lead_id: str) -> None: ...
     def schedule(self, kind: str, key: str, at: int | None) -> None:
         """Index (or un-index, for None) when `kind`/`key` must be looked at again."""
 
@@ -53,6 +54,9 @@ class MemoryStore:
 
     def put_visitor(self, visitor_id: str, state: VisitorState) -> None:
         self.visitors[visitor_id] = state
+
+    def delete_lead(self, lead_id: str) -> None:
+        self.leads.pop(lead_id, None)
 
     def schedule(self, kind: str, key: str, at: int | None) -> None:
         if at is None:

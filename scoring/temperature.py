@@ -18,6 +18,9 @@ DISQUALIFIED = "disqualified"
 RANK = {None: -1, COLD: 0, WARM: 1, HOT: 2}
 SALES_ACTION = {COLD: "educate", WARM: "nurture", HOT: "fast_follow_up", DISQUALIFIED: "none"}
 DECAY = "decay"
+# The last reason of an account change caused by a lead leaving it without an event: forgotten
+# on request, or idle past retention.
+LEAD_REMOVED = "lead_removed"
 
 
 # Not frozen, and its __init__ written out: compiled, a frozen or generated __init__ stays

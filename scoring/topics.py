@@ -21,13 +21,16 @@ ALERTS_HOT_LEAD = "alerts.hot-lead"
 ACCOUNTS_TEMPERATURE = "accounts.temperature"
 ALERTS_HOT_ACCOUNT = "alerts.hot-account"
 OUTPUT_TOPICS = (LEADS_TEMPERATURE, ALERTS_HOT_LEAD, ACCOUNTS_TEMPERATURE, ALERTS_HOT_ACCOUNT)
+# Beyond the contract: leads forgotten on request (`leadtemp forget`), for the systems
+# downstream to forget them too.
+LEADS_FORGOTTEN = "leads.forgotten"
 
 # Dead letters: input the worker could not process; alerts the notifier could not deliver.
 EVENTS_DEADLETTER = "events.deadletter"
 ALERTS_DEADLETTER = "alerts.deadletter"
 
-ALL_TOPICS = (*INPUT_TOPICS, REPARTITION_TOPIC, *OUTPUT_TOPICS, EVENTS_DEADLETTER,
-              ALERTS_DEADLETTER)  # fmt: skip
+ALL_TOPICS = (*INPUT_TOPICS, REPARTITION_TOPIC, *OUTPUT_TOPICS, LEADS_FORGOTTEN,
+              EVENTS_DEADLETTER, ALERTS_DEADLETTER)  # fmt: skip
 
 
 def input_topic_of(event: Any) -> tuple[str, str | None]:

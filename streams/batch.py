@@ -79,6 +79,7 @@ class BatchStore:
     remote_visitors: dict[str, VisitorState] = field(default_factory=dict)
     released: dict[str, str] = field(default_factory=dict)  # lead -> where it went "p|moves"
     arrived: set[str] = field(default_factory=set)  # leads installed from another partition
+    unpointed: set[str] = field(default_factory=set)  # leads whose pointer here is removed
     counts: dict[str, int] = field(default_factory=dict)  # temperature -> change (moves)
 
     def _get(self, kind: str, key: str) -> Any:
@@ -138,14 +139,27 @@ class BatchStore:
                 return at, kind, key
         return None
 
-    def release_lead(self, lead_id: str, to: str) -> None:
-        """The lead leaves this partition (for `to`, "partition|moves")."""
+    def delete_lead(self, lead_id: str) -> None:
         state = self.lead(lead_id)
         if state is not None and state.temp is not None:
             self.counts[state.temp] = self.counts.get(state.temp, 0) - 1
         self.states[(LEAD, lead_id)] = None
         self.dirty.add((LEAD, lead_id))
         self.scheduled[(LEAD, lead_id)] = None
+
+    def delete(self, kind: str, key: str) -> None:
+        """Remove an account's or a visitor's state (a lead's: `delete_lead`)."""
+        self.states[(kind, key)] = None
+        self.dirty.add((kind, key))
+        self.scheduled[(kind, key)] = None
+
+    def drop_pointer(self, lead_id: str) -> None:
+        """Forget where a lead that lived here went (it is forgotten)."""
+        self.unpointed.add(lead_id)
+
+    def release_lead(self, lead_id: str, to: str) -> None:
+        """The lead leaves this partition (for `to`, "partition|moves")."""
+        self.delete_lead(lead_id)
         self.released[lead_id] = to
         self.arrived.discard(lead_id)
 

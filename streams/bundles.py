@@ -10,7 +10,8 @@ with its last item.
 Besides events, the score hop sends items to another partition when state changes owner: a
 lead whose account moved (ARRIVE: its state travels with the event that moved it), a visitor
 linked by a lead that lives elsewhere (LINK to the visitor's owner, then STITCH with its held
-page views to the lead's)."""
+page views to the lead's). A lead forgotten on request reaches its owner the same way (FORGET).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ EVENT = 0  # an event for the state this partition owns; attachment: {"v": lead}
 LINK = 1  # a lead's event naming an unlinked visitor, at the visitor's owner: claim it
 STITCH = 2  # that event at the lead's owner, with the visitor's held page views: {"held": [...]}
 ARRIVE = 3  # a lead's event at its new owner, with the lead's state: {"lead", "gen", "state"}
+FORGET = 4  # a lead to forget (`leadtemp forget`; the value: its id), at its owner: {"request",
+#             "at", "visitors", "pointers"}; sent on with "rest": true to each partition that
+#             holds one of its visitors or a pointer it left
 
 
 @dataclass(frozen=True, slots=True)

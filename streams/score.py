@@ -23,7 +23,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -43,11 +42,13 @@ from scoring import (
 )
 from streams import metrics
 from streams.batch import BatchStore, Outgoing
-from streams.bundles import ARRIVE, EVENT, LINK, STITCH, Item, bundle, unbundle
+from streams.bundles import ARRIVE, EVENT, FORGET, LINK, STITCH, bundle, unbundle
+from streams.forgetting import forget, forgotten_lead, keys_forgotten
 from streams.health import Progress
 from streams.messages import PROCESSING_ERROR, Incoming, dead_letter_of
 from streams.metrics import with_backoff
 from streams.placement import lead_partition, partition_of
+from streams.plan import Plan
 from streams.plumbing.clock import now_ms
 from streams.plumbing.isolation import error_detail, isolating
 from streams.publish import Publisher, outgoing_of
@@ -67,30 +68,6 @@ def items_of(msg: Incoming) -> list[Incoming]:
     last = len(items) - 1
     return [Incoming(it.value, None, msg.topic, msg.partition, msg.offset, it.timestamp,
                      i == last, it.kind, it.attachment) for i, it in enumerate(items)]  # fmt: skip
-
-
-@dataclass
-class Plan:
-    """What a partition's batch learned before computing: about leads not on it."""
-
-    raw: dict[tuple[str, str], bytes | None] = field(default_factory=dict)  # states read
-    pointers: dict[str, tuple[int, int]] = field(default_factory=dict)  # lead -> where it went
-    placed: dict[str, tuple[int, int]] = field(default_factory=dict)  # the directory's word
-    # After the commit: the directory learns of the leads that arrived (or were created
-    # without its word) and of the visitors linked.
-    arrived: dict[str, int] = field(default_factory=dict)  # lead -> its moves
-    links: dict[str, str] = field(default_factory=dict)  # visitor -> lead
-    forwards: dict[int, list[Item]] = field(default_factory=dict)
-    moves: int = 0
-    duplicates: int = 0
-    suppressed: list[tuple[str, str]] = field(default_factory=list)
-
-    def forward(self, p: int, msg: Incoming, kind: int | None = None,
-                attachment: dict[str, Any] | None = None) -> None:  # fmt: skip
-        assert msg.value is not None
-        self.forwards.setdefault(p, []).append(Item(
-            msg.timestamp, msg.kind if kind is None else kind, msg.value,
-            msg.attachment if attachment is None else attachment))  # fmt: skip
 
 
 class Scorer:
@@ -172,7 +149,12 @@ class Scorer:
         reason, detail) and those the engine fails on are dead-lettered instead, in it."""
         poisoned = dict(poisoned or {})
         parsed: list[tuple[Incoming, Event | None]] = []
+        forgets = []
         for i, msg in enumerate(items):
+            if msg.kind == FORGET:
+                forgets.append(msg)
+                parsed.append((msg, None))
+                continue
             event = parse_event(msg.value, now_ms() + 10 * 60_000)  # ingest checked the clock
             if isinstance(event, Rejection):  # cannot happen unless the topic is written by others
                 poisoned[i] = (event.reason, event.detail)
@@ -182,19 +164,25 @@ class Scorer:
         live = [(m, e) for i, (m, e) in enumerate(parsed) if e is not None and i not in poisoned]
         offset = max((m.offset for m in items if m.ends_message), default=None)
         epoch = self.epochs[p]
-        plan = await self._plan(p, live)
+        plan = await self._plan(p, live, forgets)
         first_keys = {k for msg, e in live for k in self._keys_of(p, msg, e)}
+        first_keys |= {k for msg in forgets for k in keys_forgotten(msg, p, self.partitions)}
 
         def compute(store: BatchStore, applied: int) -> tuple[list[Record], list[Outgoing]]:
             plan.forwards.clear()  # (a second pass starts over)
             plan.arrived.clear()
             plan.links.clear()
+            plan.forgotten.clear()
+            plan.unlinked.clear()
             plan.moves = plan.duplicates = 0
             plan.suppressed.clear()
             records: list[Record] = []
             for i, (msg, event) in enumerate(parsed):
                 if msg.offset <= applied:
                     continue  # applied before a crash or a rebalance
+                if msg.kind == FORGET:
+                    records += forget(self.engine, self.partitions, p, msg, store, plan)
+                    continue
                 if i in poisoned or event is None:
                     records.append(dead_letter_of(msg, *poisoned[i]))
                     continue
@@ -248,12 +236,15 @@ class Scorer:
             out.append(Outgoing(REPARTITION_TOPIC, None, bundle(items[start:]), q))
         return out
 
-    async def _plan(self, p: int, live: list[tuple[Incoming, Event]]) -> Plan:
+    async def _plan(
+        self, p: int, live: list[tuple[Incoming, Event]], forgets: list[Incoming]
+    ) -> Plan:
         """Read what the batch's items need before computing: the states of `p` they name,
         pointers of the leads that left `p`, and the directory's word on the leads `p` does
         not hold."""
         plan = Plan()
         subjects = {lead for msg, e in live if (lead := _lead_of(msg, e)) is not None}
+        subjects |= {forgotten_lead(msg) for msg in forgets}
         wanted = {(LEAD, lead) for lead in subjects} | {
             (VISITOR, e.visitor_id) for _, e in live if e.visitor_id is not None
             and partition_of(e.visitor_id, self.partitions) == p}  # fmt: skip
@@ -276,6 +267,11 @@ class Scorer:
 
     async def _after_commit(self, p: int, plan: Plan) -> None:
         directory = self.state.directory
+        for lead in plan.forgotten:
+            await with_backoff("forgetting a lead", lambda lead=lead: directory.forget(lead))
+        for visitor in plan.unlinked:
+            await with_backoff("forgetting a visitor",
+                               lambda v=visitor: directory.forget(visitor_id=v))  # fmt: skip
         for lead, moves in plan.arrived.items():
             await with_backoff(
                 "placing a lead", lambda lead=lead, m=moves: directory.place_lead(lead, p, m)

@@ -196,7 +196,7 @@ class RedisState:
                 op("S", name, (state.to_bytes(),))
         for lead, to in store.released.items():
             op("S", self.keys.moved(p, lead), (to,))
-        for lead in store.arrived:
+        for lead in store.arrived | store.unpointed:
             op("D", self.keys.moved(p, lead), ())
         adds = [x for (kind, key), at in store.scheduled.items() if at is not None
                 for x in (at, due_member(kind, key))]  # fmt: skip

@@ -25,7 +25,7 @@ from tests.conftest import Services
 from toolkit.produce import route_of
 
 OUTPUTS = ("leads.temperature", "alerts.hot-lead", "accounts.temperature", "alerts.hot-account",
-           "events.deadletter")  # fmt: skip
+           "events.deadletter", "leads.forgotten")  # fmt: skip
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:

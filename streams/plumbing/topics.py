@@ -16,6 +16,7 @@ from scoring import (
     ALERTS_HOT_LEAD,
     EVENTS_DEADLETTER,
     INPUT_TOPICS,
+    LEADS_FORGOTTEN,
     LEADS_TEMPERATURE,
     OUTPUT_TOPICS,
     REPARTITION_TOPIC,
@@ -28,8 +29,8 @@ def all_topics(settings: Connections) -> list[str]:
     """Every topic of a deployment: inputs, the repartition topic, outputs, dead letters."""
     return [
         settings.topic(t)
-        for t in (*INPUT_TOPICS, REPARTITION_TOPIC, *OUTPUT_TOPICS, EVENTS_DEADLETTER,
-                  ALERTS_DEADLETTER)
+        for t in (*INPUT_TOPICS, REPARTITION_TOPIC, *OUTPUT_TOPICS, LEADS_FORGOTTEN,
+                  EVENTS_DEADLETTER, ALERTS_DEADLETTER)
     ]  # fmt: skip
 
 
@@ -145,6 +146,9 @@ def topic_plan(settings: Connections, brokers: int, longest_window_days: float) 
         # The latest temperature of each lead and account, by key, kept forever; the history
         # of changes is what a replay gives.
         *(spec(t, cleanup_policy="compact") for t in (LEADS_TEMPERATURE, ACCOUNTS_TEMPERATURE)),
+        # Which leads were forgotten on request, the latest request per lead, kept forever for
+        # the systems downstream that must forget them too.
+        spec(LEADS_FORGOTTEN, cleanup_policy="compact"),
         *(spec(t, retention_ms=ALERT_RETENTION_DAYS * DAY_MS, cleanup_policy="delete")
           for t in (ALERTS_HOT_LEAD, ALERTS_HOT_ACCOUNT)),
         *(spec(t, retention_ms=DEADLETTER_RETENTION_DAYS * DAY_MS, cleanup_policy="delete")

@@ -179,7 +179,7 @@ def test_schema_describes_every_event_type() -> None:
 def test_schema_of_outputs_names_every_topic() -> None:
     schema = orjson.loads(invoke("schema", "--outputs")[1])
     assert set(schema) == {"leads.temperature", "alerts.hot-lead", "accounts.temperature",
-                           "alerts.hot-account", "events.deadletter"}  # fmt: skip
+                           "alerts.hot-account", "events.deadletter", "leads.forgotten"}  # fmt: skip
     assert "from" in schema["leads.temperature"]["properties"]
 
 
