@@ -11,6 +11,7 @@ from scoring.explain import account_report, lead_report
 from scoring.model import Model
 from scoring.records import Record, dead_letter, lead_forgotten
 from scoring.replay import Replay
+from scoring.retention import RETENTION_MARGIN_DAYS, expired, shortest_retention_days
 from scoring.rules import (
     Rules,
     RulesError,
@@ -65,6 +66,7 @@ __all__ = [
     "MS_PER_DAY",
     "OUTPUT_TOPICS",
     "REPARTITION_TOPIC",
+    "RETENTION_MARGIN_DAYS",
     "TEMPERATURES",
     "VISITOR",
     "AccountState",
@@ -90,6 +92,7 @@ __all__ = [
     "dead_letter",
     "engine_build",
     "event_schema",
+    "expired",
     "input_topic_of",
     "lead_forgotten",
     "lead_report",
@@ -105,6 +108,7 @@ __all__ = [
     "rules_diff",
     "rules_fingerprint",
     "rules_from_yaml",
+    "shortest_retention_days",
     "validation_message",
 ]  # fmt: skip
 

@@ -33,6 +33,7 @@ from streams.plumbing.http import redis_answers, serve
 from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.publish import Publisher
 from streams.reindex import reindex
+from streams.retention import retention_of
 from streams.score import Scorer
 from streams.settings import Settings
 from streams.store import RedisState
@@ -113,7 +114,7 @@ def build_app(
 
     publisher = Publisher(settings, state, send)
     scorer = Scorer(settings, engine, state, publisher)
-    timer = Timer(scorer)
+    timer = Timer(scorer, retention_of(settings.state_retention_days, rules))
     inputs, rekeyed = Progress(), scorer.progress  # of the input and re-keyed partitions
     router = Router(engine, state.directory, settings.partitions)
     ingest = Ingest(settings, Forwarder(settings, router, publisher), inputs)

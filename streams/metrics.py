@@ -46,6 +46,9 @@ DUE_BACKLOG = Gauge(
 )
 REDIS_ERRORS = Counter("leadtemp_redis_errors_total", "Redis calls that failed")
 KAFKA_ERRORS = Counter("leadtemp_kafka_errors_total", "Kafka produce calls that failed")
+STATES_REMOVED = Counter(
+    "leadtemp_states_removed_total", "States idle past retention removed", ["kind"]
+)
 DOWNGRADES_BY_TIME = Counter("leadtemp_downgrades_by_time_total", "Decay and window downgrades")
 LAG = Gauge(
     "leadtemp_consumer_lag",

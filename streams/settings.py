@@ -24,6 +24,7 @@ ENVIRONMENT = {
     "LEADTEMP_ROLE": "role",
     "LEADTEMP_HTTP_HOST": "http_host",
     "LEADTEMP_API_TOKEN": "api_token",
+    "LEADTEMP_STATE_RETENTION_DAYS": "state_retention_days",
 }
 
 
@@ -53,6 +54,9 @@ class Settings(Connections):
     # Which hops this process runs: the stateless ingest hop scales with the input
     # partitions, the score hop with the re-keyed topic's; "all" runs both in one process.
     role: Literal["all", "ingest", "score"] = "all"
+    # How long a lead, account or visitor with no event is kept in Redis (streams/retention.py):
+    # unset, the rules' longest window plus a margin; 0 keeps every state forever.
+    state_retention_days: float | None = Field(default=None, ge=0)
 
     @property
     def ingests(self) -> bool:

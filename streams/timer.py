@@ -10,13 +10,15 @@ from streams.batch import BatchStore, Outgoing, next_change_at
 from streams.metrics import with_backoff
 from streams.plumbing.clock import now_ms
 from streams.publish import outgoing_of
+from streams.retention import Sweeper
 from streams.score import Scorer
 from streams.store import Fenced
 
 
 class Timer:
-    def __init__(self, scorer: Scorer) -> None:
+    def __init__(self, scorer: Scorer, retention_ms: int | None = None) -> None:
         self.scorer = scorer
+        self.sweeper = None if retention_ms is None else Sweeper(scorer, retention_ms)
 
     async def tick(self, limit: int = 1000) -> int:
         """Emit the downgrades by time the clock has reached, on every partition owned; how
@@ -29,6 +31,8 @@ class Timer:
             for p, epoch in list(self.scorer.epochs.items()):
                 try:
                     total += await self._tick(p, epoch, now, limit)
+                    if self.sweeper is not None:
+                        await self.sweeper.sweep(p, epoch, now)
                 except Fenced:
                     metrics.REDIS_RETRIES.labels("raced").inc()
                     self.scorer.epochs.pop(p, None)

@@ -20,6 +20,7 @@ from scoring import (
     LEADS_TEMPERATURE,
     OUTPUT_TOPICS,
     REPARTITION_TOPIC,
+    RETENTION_MARGIN_DAYS,
 )
 from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.plumbing.settings import Connections
@@ -97,7 +98,6 @@ def planned(settings: Connections, longest_window_days: float) -> list[TopicSpec
 # ---------------------------------------------------------------- the plan
 
 DAY_MS = 86_400_000
-RETENTION_MARGIN_DAYS = 30  # beyond the rules' longest window, when inputs do not keep forever
 # The re-keyed topic is a copy of the inputs: its events matter until applied (a worker down
 # longer than this loses what it had not applied; LeadtempWorkerDown fires within minutes).
 REPARTITION_RETENTION_DAYS = 7
