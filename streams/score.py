@@ -180,16 +180,17 @@ class Scorer:
             for i, (msg, event) in enumerate(parsed):
                 if msg.offset <= applied:
                     continue  # applied before a crash or a rebalance
-                if msg.kind == FORGET:
-                    records += forget(self.engine, self.partitions, p, msg, store, plan)
-                    continue
-                if i in poisoned or event is None:
+                if i in poisoned or (event is None and msg.kind != FORGET):
                     records.append(dead_letter_of(msg, *poisoned[i]))
                     continue
                 try:
-                    records += self._item(p, msg, event, store, plan)
+                    if event is None:  # a lead to forget
+                        records += forget(self.engine, self.partitions, p, msg, store, plan)
+                    else:
+                        records += self._item(p, msg, event, store, plan)
                 except Exception as e:
-                    log.exception("scoring event %s failed; dead-lettering it", event.event_id)
+                    log.exception("scoring %s failed; dead-lettering it", f"event {event.event_id}"
+                                  if event is not None else f"a FORGET at offset {msg.offset}")
                     poisoned[i] = (PROCESSING_ERROR, error_detail(e))
                     raise Recompute from e  # state may be half-changed: start over without it
             return records, outgoing_of(records) + self._forwards(plan)

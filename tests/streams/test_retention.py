@@ -56,7 +56,7 @@ def held(services: Services, keys: Keys) -> set[tuple[str, str]]:
 def test_states_idle_past_the_retention_are_removed_and_counted_and_active_ones_stay(
     services: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    worker = Worker(services, topic_prefix, tmp_path)  # the default retention: 60 days or so
+    worker = Worker(services, topic_prefix, tmp_path)  # the default retention: 120 days
     keys = Keys(worker.env["LEADTEMP_REDIS_PREFIX"], int(worker.env["LEADTEMP_PARTITIONS"]))
     worker.start()
     try:
