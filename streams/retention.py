@@ -1,8 +1,8 @@
 """State retention in Redis (`state_retention_days`): the decay timer sweeps the states of the
 partitions this worker owns, a chunk per tick, and removes those `scoring.expired` says may go,
 in the partition's transaction like a batch (a lead leaves its account as it would when
-forgotten). A SCAN cursor per partition and kind survives between ticks, so a pass over a
-million states costs a few milliseconds a tick rather than one long pause."""
+forgotten). A SCAN cursor per partition and kind survives between ticks, so a pass over many
+states is spread over many ticks rather than one long pause of the partition's batches."""
 
 from __future__ import annotations
 
