@@ -116,31 +116,3 @@ def account(account_id: str, as_json: bool, **flags: Any) -> None:
     """An account's temperature, engaged stakeholders, hot and warm leads."""
     explain("account", account_id, flags, as_json)
 
-
-@click.command()
-@click.argument("lead_id")
-@connection_options
-@click.option("--wait", "wait_s", type=float, default=60.0, show_default=True,
-              help="Seconds to wait for a worker to confirm it.")  # fmt: skip
-def forget(lead_id: str, wait_s: float, **flags: Any) -> None:
-    """Forget a lead (privacy deletion): its state, visitor links, account membership and due
-    time; a record on `leads.forgotten` confirms it. Exit 2 when no worker confirms in time
-    (the request stays queued), 3 when Redis or Kafka does not answer."""
-    from aiokafka.errors import KafkaError
-    from redis.exceptions import RedisError
-
-    from toolkit.forget import NothingDeployed, forget_lead
-
-    settings = settings_or_exit(flags, Connections, CONNECTION_ENVIRONMENT)
-    check_kafka_or_exit(settings)
-    try:
-        record = forget_lead(settings, lead_id, wait_s)
-    except NothingDeployed as e:
-        fail(str(e), 1)
-    except TimeoutError as e:
-        fail(str(e), 2)
-    except (RedisError, OSError, KafkaError) as e:
-        fail(f"Redis or Kafka does not answer: {e}", 3)
-    held = "its state removed" if record["state_held"] else "no state was held"
-    err.print(f"lead {lead_id!r} forgotten ({held}; request {record['request_id']})",
-              markup=False)  # fmt: skip

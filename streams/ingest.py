@@ -244,7 +244,7 @@ class Ingest:
             else:
                 self.progress.processed((tp.topic, tp.partition), committed)
         if uncommitted:
-            legacy = await _committed_offsets(self.settings, self.settings.group_id)
+            legacy = await committed_offsets(self.settings, self.settings.group_id)
             for tp in uncommitted:
                 if tp in legacy:
                     log.info("ingest: %s:%d starts where the previous worker group left it (%d)",
@@ -268,7 +268,8 @@ def ingest_group(settings: Settings) -> str:
     return f"{settings.group_id}-ingest"
 
 
-async def _committed_offsets(settings: Settings, group: str) -> dict[TopicPartition, int]:
+async def committed_offsets(settings: Settings, group: str) -> dict[TopicPartition, int]:
+    """The offsets `group` committed on the input topics (what it has routed)."""
     admin = AIOKafkaAdminClient(**kafka_access(settings).client_options())
     try:
         await admin.start()

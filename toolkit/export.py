@@ -31,10 +31,12 @@ async def export_events(
     write: Callable[[bytes], Any],
     since_ms: int | None = None,
     before_ms: int | None = None,
+    until: dict[tuple[str, int], int] | None = None,
 ) -> Counter[str]:
-    """Write every message of `topics` up to their ends as this starts (by Kafka timestamp:
-    from `since_ms`, and before `before_ms`, when given), merged across partitions by Kafka
-    timestamp; the count per topic."""
+    """Write every message of `topics` up to their ends as this starts, or up to the offsets
+    `until` gives by (topic, partition) (0 for a partition it does not name); by Kafka
+    timestamp, from `since_ms` and before `before_ms` when given; merged across partitions by
+    Kafka timestamp. The count per topic."""
     counts = await asyncio.to_thread(partition_counts, kafka, topics)
     partitions = [TopicPartition(t, p) for t, n in sorted(counts.items()) for p in range(n)]
     if not partitions:
@@ -45,6 +47,9 @@ async def export_events(
     try:
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
+        if until is not None:
+            ends = {tp: min(end, until.get((tp.topic, tp.partition), 0))
+                    for tp, end in ends.items()}  # fmt: skip
         if before_ms is not None:
             ends = await _first_offsets_at(consumer, before_ms, ends)
         # Explicit offsets: aiokafka's seek_to_beginning resets lazily, and position() may

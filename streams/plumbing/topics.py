@@ -156,6 +156,16 @@ def topic_plan(settings: Connections, brokers: int, longest_window_days: float) 
     ]  # fmt: skip
 
 
+def group_members(kafka: KafkaAccess, groups: list[str]) -> dict[str, int]:
+    """How many members each consumer group has now (0 for one that is empty or unknown)."""
+    admin = _admin(kafka)
+    try:
+        described = admin.describe_groups(groups)
+        return {g: len((described.get(g) or {}).get("members") or []) for g in groups}
+    finally:
+        admin.close()
+
+
 def broker_count(kafka: KafkaAccess) -> int:
     admin = _admin(kafka)
     try:

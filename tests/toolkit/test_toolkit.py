@@ -122,7 +122,7 @@ def test_topics_create_prints_the_plan_and_check_finds_the_topics_as_planned(
     assert (f"{topic_prefix}leads.temperature: created (partitions 4, replicas 1, "
             "min.insync.replicas=1, cleanup.policy=compact)") in created.stdout  # fmt: skip
     checked = invoke(services, topic_prefix, "topics", "check")
-    assert (checked.exit_code, checked.stdout.strip()) == (0, "11 topics as planned")
+    assert (checked.exit_code, checked.stdout.strip()) == (0, "12 topics as planned")
 
 
 def test_topics_check_exits_1_naming_a_topic_that_differs(
