@@ -96,7 +96,12 @@ def test_the_chart_lints(tmp_path: Path, values: dict[str, Any] | None) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("values", [None, PRODUCTION], ids=["defaults", "production"])
+REBUILDING = {**PRODUCTION, "rebuild": {"enabled": True},
+              "worker": {**PRODUCTION["worker"], "replicas": 0}}
+
+
+@pytest.mark.parametrize("values", [None, PRODUCTION, REBUILDING],
+                         ids=["defaults", "production", "rebuilding"])  # fmt: skip
 def test_every_rendered_object_is_valid_against_the_kubernetes_schemas(
     tmp_path: Path, values: dict[str, Any] | None
 ) -> None:
@@ -179,6 +184,25 @@ def test_sasl_without_a_password_secret_fails_to_render_naming_the_value(tmp_pat
     done = helm("template", "lt", str(CHART), "-f", str(values_file(tmp_path, values)))
     assert done.returncode != 0
     assert "kafka.passwordSecret.name is required with SASL" in done.stderr
+
+
+def test_a_rebuild_job_runs_with_the_workers_settings_once_they_are_scaled_to_zero(
+    tmp_path: Path,
+) -> None:
+    objects = rendered(tmp_path, {"rebuild": {"enabled": True, "replace": True},
+                                  "worker": {"replicas": 0}})  # fmt: skip
+    (job,) = [o for o in objects if o["metadata"]["name"].endswith("-rebuild")]
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["leadtemp", "rebuild", "--replace"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["LEADTEMP_GROUP_ID"] == "leadtemp-worker" and "REDIS_URL" in env
+    assert not [o for o in rendered(tmp_path) if o["metadata"]["name"].endswith("-rebuild")]
+
+
+def test_a_rebuild_with_workers_running_fails_to_render_saying_so(tmp_path: Path) -> None:
+    values = {"rebuild": {"enabled": True}}
+    done = helm("template", "lt", str(CHART), "-f", str(values_file(tmp_path, values)))
+    assert done.returncode != 0 and "rebuild.enabled needs worker.replicas=0" in done.stderr
 
 
 def test_the_gateway_is_off_by_default_and_on_reads_its_sources_and_their_secrets(
