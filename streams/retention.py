@@ -1,11 +1,13 @@
 """State retention in Redis (`state_retention_days`): the decay timer sweeps the states of the
-partitions this worker owns, a chunk per tick, and removes those `scoring.expired` says may go,
-in the partition's transaction like a batch (a lead leaves its account as it would when
-forgotten). A SCAN cursor per partition and kind survives between ticks, so a pass over many
-states is spread over many ticks rather than one long pause of the partition's batches."""
+partitions this worker owns, a chunk every few seconds, and removes those `scoring.expired`
+says may go, in the partition's transaction like a batch (a lead leaves its account as it
+would when forgotten). A SCAN cursor per partition and kind survives between sweeps, so a
+pass over many states is spread over many of them rather than one long pause."""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,8 +27,10 @@ from streams.metrics import with_backoff
 from streams.plumbing.settings import SettingsError
 from streams.publish import outgoing_of
 from streams.score import Scorer
+from streams.store import Fenced
 
 KINDS = (LEAD, ACCOUNT, VISITOR)
+SWEEP_EVERY_S = 10.0  # per partition: a pass over 125,000 states of a kind takes ~40 min
 
 
 def retention_of(days: float | None, rules: Rules) -> int | None:
@@ -48,20 +52,53 @@ def retention_of(days: float | None, rules: Rules) -> int | None:
 
 
 class Sweeper:
-    def __init__(self, scorer: Scorer, retention: int, chunk: int = 500) -> None:
+    """Each partition owned, every `every_s`, a chunk of its states of each kind: read and
+    judged outside the score hop's lock (most chunks hold nothing to remove, and batches
+    should not wait on them); what may go is removed under it, read again in the batch."""
+
+    def __init__(self, scorer: Scorer, retention: int, chunk: int = 500,
+                 every_s: float = SWEEP_EVERY_S) -> None:  # fmt: skip
         self.scorer = scorer
         self.retention = retention
         self.chunk = chunk
+        self.every_s = every_s
         self._scans: dict[tuple[int, str], AsyncIterator[Any]] = {}
+        self._swept: dict[int, float] = {}  # partition -> when it was last swept
 
-    async def sweep(self, p: int, epoch: str, now: int) -> int:
-        """Look at the next chunk of `p`'s states of each kind; how many were removed."""
+    async def sweep(self, now: int) -> int:
+        """Sweep the partitions owned that are due; how many states were removed."""
+        removed = 0
+        for p, epoch in list(self.scorer.epochs.items()):
+            if time.monotonic() - self._swept.get(p, -math.inf) >= self.every_s:
+                self._swept[p] = time.monotonic()
+                removed += await self._sweep_partition(p, epoch, now)
+        return removed
+
+    async def _sweep_partition(self, p: int, epoch: str, now: int) -> int:
         removed = 0
         for kind in KINDS:
             names = await with_backoff("scanning states", lambda k=kind: self._next(p, k))
-            if names:
-                removed += await self._remove_expired(p, epoch, kind, names, now)
+            idle = await with_backoff("reading states",
+                                      lambda k=kind, n=names: self._idle(p, k, n, now))  # fmt: skip
+            if not idle:
+                continue
+            async with self.scorer.lock:
+                if self.scorer.epochs.get(p) != epoch:
+                    break  # given up meanwhile: its new owner sweeps it
+                try:
+                    removed += await self._remove_expired(p, epoch, kind, idle, now)
+                except Fenced:
+                    self.scorer.epochs.pop(p, None)
+                    break
         return removed
+
+    async def _idle(self, p: int, kind: str, names: list[str], now: int) -> list[str]:
+        """Those of `names` whose state may go, as read now."""
+        if not names:
+            return []
+        states = await self.scorer.state.states(p, [(kind, n) for n in names])
+        return [n for n, state in zip(names, states, strict=True)
+                if state is not None and expired(kind, state, now, self.retention)]  # fmt: skip
 
     async def _next(self, p: int, kind: str) -> list[str]:
         state = self.scorer.state

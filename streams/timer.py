@@ -31,11 +31,11 @@ class Timer:
             for p, epoch in list(self.scorer.epochs.items()):
                 try:
                     total += await self._tick(p, epoch, now, limit)
-                    if self.sweeper is not None:
-                        await self.sweeper.sweep(p, epoch, now)
                 except Fenced:
                     metrics.REDIS_RETRIES.labels("raced").inc()
                     self.scorer.epochs.pop(p, None)
+        if self.sweeper is not None:
+            await self.sweeper.sweep(now)  # (it takes the lock only for what it removes)
         return total
 
     async def _tick(self, p: int, epoch: str, now: int, limit: int) -> int:
