@@ -85,7 +85,14 @@ class Directory:
         await self.redis.set(self.keys.directory(VISITOR, visitor_id), lead_id, nx=True)
 
     async def forget(self, lead_id: str | None = None, visitor_id: str | None = None) -> None:
-        names = ([self.keys.directory(LEAD, lead_id)] if lead_id else []) + (
-            [self.keys.directory(VISITOR, visitor_id)] if visitor_id else [])  # fmt: skip
-        for name in names:
-            await self.redis.delete(name)
+        await self.forget_all([lead_id] if lead_id else [], [visitor_id] if visitor_id else [])
+
+    async def forget_all(self, lead_ids: Iterable[str], visitor_ids: Iterable[str]) -> None:
+        """The entries of these leads and visitors, removed (pipelined: any slots)."""
+        names = [self.keys.directory(LEAD, i) for i in lead_ids]
+        names += [self.keys.directory(VISITOR, i) for i in visitor_ids]
+        if names:
+            pipe = self.redis.pipeline(transaction=False)
+            for name in names:
+                pipe.delete(name)
+            await pipe.execute()

@@ -268,11 +268,10 @@ class Scorer:
 
     async def _after_commit(self, p: int, plan: Plan) -> None:
         directory = self.state.directory
-        for lead in plan.forgotten:
-            await with_backoff("forgetting a lead", lambda lead=lead: directory.forget(lead))
-        for visitor in plan.unlinked:
-            await with_backoff("forgetting a visitor",
-                               lambda v=visitor: directory.forget(visitor_id=v))  # fmt: skip
+        if plan.forgotten or plan.unlinked:
+            forgotten, unlinked = plan.forgotten, plan.unlinked
+            await with_backoff("forgetting leads",
+                               lambda: directory.forget_all(forgotten, unlinked))  # fmt: skip
         for lead, moves in plan.arrived.items():
             await with_backoff(
                 "placing a lead", lambda lead=lead, m=moves: directory.place_lead(lead, p, m)
