@@ -321,6 +321,31 @@ def first_worker_alive(worker: Worker) -> bool:
     return worker.procs[0].poll() is None
 
 
+def report_mismatches(worker: Worker, states: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Where leads' states differ from the engine's, the details, to `mismatch.txt` beside the
+    workers' logs (an XFAIL keeps no assertion message): each such lead's fields and every
+    message of the re-keyed topic that holds one of its events, with where it was."""
+    differing = [lead for lead, want in expected.items()
+                 if (states[lead].temp, states[lead].seen, states[lead].last_alert)
+                 != (want.temp, want.seen, want.last_alert)]  # fmt: skip
+    if not differing:
+        return
+    lines = [f"applied offsets: {applied_offsets(worker)}"]
+    messages = routed_messages(worker)
+    for lead in differing:
+        got, want = states[lead], expected[lead]
+        lines += [f"{lead}: got temp={got.temp} last_alert={got.last_alert} clock={got.clock} "
+                  f"seen={list(got.seen)}", f"{' ' * len(lead)}  want temp={want.temp} "
+                  f"last_alert={want.last_alert} clock={want.clock} seen={list(want.seen)}"]  # fmt: skip
+        for m in messages:
+            for event in events_of(m):
+                if lead.encode() in event:
+                    body = orjson.loads(event)
+                    lines.append(f"    p{m.partition} @{m.offset} ts={m.timestamp} "
+                                 f"{body.get('event_id')} {body.get('occurred_at')}")  # fmt: skip
+    (worker.log_dir / "mismatch.txt").write_text("\n".join(lines) + "\n")
+
+
 def check_stream_survives(
     worker: Worker, disrupt: Callable[[subprocess.Popen[bytes], Callable[[], None]], None]
 ) -> None:
@@ -366,6 +391,7 @@ def check_stream_survives(
         expected_records += engine.apply(event, store).records  # type: ignore[arg-type]
     states = lead_states(worker)
     assert states.keys() == store.leads.keys()
+    report_mismatches(worker, states, store.leads)
     for lead_id, want in store.leads.items():
         got = states[lead_id]
         assert (got.temp, got.seen, got.last_alert) == (want.temp, want.seen, want.last_alert), (
