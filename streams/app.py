@@ -182,7 +182,9 @@ def build_app(
         # where nothing is yet); an offset the retention removed resets to the earliest kept.
         mine = {tp.partition: tp for tp in assigned if tp.topic == by_lead.get_topic_name()}
         scorer.give_up(set(scorer.epochs) - set(mine))
-        starts = await scorer.take_over(set(mine) - set(scorer.epochs))
+        kept = set(mine) & set(scorer.epochs)
+        starts = await scorer.take_over(set(mine) - kept)
+        starts.update(await scorer.resume_points(kept))
         reindexing.append(asyncio.ensure_future(reindex(scorer, engine, rules)))
         return {mine[p]: offset for p, offset in starts.items()}
 

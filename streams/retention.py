@@ -94,7 +94,7 @@ class Sweeper:
                     removed += await self._remove_expired(p, epoch, idle[i : i + REMOVED_AT_ONCE],
                                                           now)  # fmt: skip
                 except Fenced:
-                    self.scorer.epochs.pop(p, None)
+                    self.scorer.fenced(p, epoch)
                     break
         return removed
 

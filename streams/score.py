@@ -107,9 +107,23 @@ class Scorer:
                          "not confirmed", p, republished)  # fmt: skip
         return starts
 
+    async def resume_points(self, partitions: set[int]) -> dict[int, int]:
+        """Where partitions this worker keeps through a rebalance are to be read from: after
+        what is applied. (Faust would seek them to its committed offsets, which can be past
+        it: it acknowledges messages it fetched in a `finally`, processed or not.)"""
+        return {p: 1 + await with_backoff("reading an applied offset",
+                                          lambda p=p: self.state.applied_offset(p))
+                for p in sorted(partitions)}  # fmt: skip
+
     def give_up(self, partitions: set[int]) -> None:
         for p in partitions:
             self.epochs.pop(p, None)
+
+    def fenced(self, p: int, epoch: str) -> None:
+        """A commit under `epoch` was refused: `p` has another owner, unless this worker took
+        it over again meanwhile (then its new epoch stands)."""
+        if self.epochs.get(p) == epoch:
+            del self.epochs[p]
 
     # ------------------------------------------------------------------ batches
 
@@ -129,7 +143,8 @@ class Scorer:
         metrics.LAST_BATCH.set_to_current_time()
 
     async def _score_partition(self, p: int, items: list[Incoming]) -> None:
-        if p not in self.epochs:
+        epoch = self.epochs.get(p)
+        if epoch is None:
             return  # given up meanwhile: its new owner reads it
         try:
             await isolating(items, lambda part: self._score(p, part),
@@ -137,7 +152,7 @@ class Scorer:
         except Fenced:
             log.warning("partition %d has another owner: its batch is left to it", p)
             metrics.REDIS_RETRIES.labels("raced").inc()
-            self.epochs.pop(p, None)
+            self.fenced(p, epoch)
 
     async def _failed(self, p: int, msg: Incoming, error: Exception) -> None:
         await self._score(p, [msg], {0: (PROCESSING_ERROR, error_detail(error))})

@@ -33,7 +33,7 @@ class Timer:
                     total += await self._tick(p, epoch, now, limit)
                 except Fenced:
                     metrics.REDIS_RETRIES.labels("raced").inc()
-                    self.scorer.epochs.pop(p, None)
+                    self.scorer.fenced(p, epoch)
         if self.sweeper is not None:
             await self.sweeper.sweep(now)  # (it takes the lock only for what it removes)
         return total

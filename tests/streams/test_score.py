@@ -22,6 +22,7 @@ from streams.bundles import EVENT, Item, bundle
 from streams.messages import PROCESSING_ERROR, Incoming
 from streams.placement import partition_of
 from streams.reindex import reindex
+from streams.score import Scorer
 from streams.store import RedisState
 from streams.timer import Timer
 from tests.conftest import Services
@@ -406,3 +407,26 @@ def test_each_partition_records_the_rules_its_due_times_were_set_under(
             return [await hops.state.rules_fingerprint(p) for p in range(P)]
 
     assert run(go()) == [rules_fingerprint(rules)] * P
+
+
+def test_a_partition_kept_through_a_rebalance_resumes_after_what_is_applied(
+    services: Services, topic_prefix: str
+) -> None:
+    async def go() -> tuple[dict[int, int], dict[int, int]]:
+        async with Hops(services, topic_prefix) as hops:
+            await hops.run([event("k1", "kim"), event("k2", "kim", "2026-10-05T09:01:00Z")])
+            p = partition_of("kim", P)
+            applied = await hops.state.applied_offset(p)
+            return await hops.scorer.resume_points({p}), {p: applied + 1}
+
+    resumed, after_applied = run(go())
+    assert resumed == after_applied
+
+
+def test_a_refused_commit_leaves_an_epoch_taken_again_meanwhile() -> None:
+    scorer = Scorer.__new__(Scorer)
+    scorer.epochs = {2: "7"}  # taken over again (epoch 7) while a batch under 6 was in flight
+    scorer.fenced(2, "6")
+    assert scorer.epochs == {2: "7"}
+    scorer.fenced(2, "7")
+    assert scorer.epochs == {}
