@@ -203,7 +203,7 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
             # meanwhile (fetcher.fetched_records: `del self._records[tp]`); seen once in a
             # two-worker test, it crashed the Fetcher and the worker stopped scoring. Drain
             # again, from the partitions held now.
-            self.log.warning("fetch raced a rebalance (%r); draining again", exc)
+            self.log.warning("fetch raced a rebalance (%r); draining again", exc, exc_info=True)
             await self._drain_messages(fetcher)
         except Exception as exc:
             self.log.exception("Drain messages raised: %r", exc)
