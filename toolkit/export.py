@@ -4,9 +4,10 @@ replay` and `leadtemp rules diff`, in the order they arrived."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -25,6 +26,27 @@ def line_of(value: bytes) -> bytes:
     return value.replace(b"\r", b" ").replace(b"\n", b" ") + b"\n"
 
 
+@contextlib.asynccontextmanager
+async def assigned_consumer(
+    kafka: KafkaAccess, topics: list[str]
+) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
+    """A consumer outside any group, assigned every partition of those of `topics` that
+    exist (none: an empty list, and no consumer, None, is started)."""
+    counts = await asyncio.to_thread(partition_counts, kafka, topics)
+    partitions = [TopicPartition(t, p) for t, n in sorted(counts.items()) for p in range(n)]
+    if not partitions:
+        yield None, partitions
+        return
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")  # fmt: skip
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        yield consumer, partitions
+    finally:
+        await consumer.stop()
+
+
 async def export_events(
     kafka: KafkaAccess,
     topics: list[str],
@@ -37,15 +59,9 @@ async def export_events(
     `until` gives by (topic, partition) (0 for a partition it does not name); by Kafka
     timestamp, from `since_ms` and before `before_ms` when given; merged across partitions by
     Kafka timestamp. The count per topic."""
-    counts = await asyncio.to_thread(partition_counts, kafka, topics)
-    partitions = [TopicPartition(t, p) for t, n in sorted(counts.items()) for p in range(n)]
-    if not partitions:
-        return Counter()
-    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")  # fmt: skip
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
+    async with assigned_consumer(kafka, topics) as (consumer, partitions):
+        if not partitions:
+            return Counter()
         ends = await consumer.end_offsets(partitions)
         if until is not None:
             ends = {tp: min(end, until.get((tp.topic, tp.partition), 0))
@@ -61,8 +77,6 @@ async def export_events(
         for tp in partitions:
             consumer.seek(tp, starts[tp])
         return await _merge(consumer, partitions, ends, write)
-    finally:
-        await consumer.stop()
 
 
 async def _first_offsets_at(

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from scoring import (
     ACCOUNT,
@@ -60,7 +60,7 @@ from streams.plumbing.kafka_access import KafkaAccess, kafka_access
 from streams.plumbing.producers import PRODUCER_OPTIONS
 from streams.plumbing.topics import ALERT_RETENTION_DAYS, DAY_MS, group_members, partition_counts
 from streams.settings import Settings
-from toolkit.export import export_events
+from toolkit.export import assigned_consumer, export_events
 
 WRITES_AT_ONCE = 1000
 
@@ -103,7 +103,7 @@ async def rebuild(settings: Settings, rules: Rules, replace: bool = False) -> Re
         _forget_again(replay.engine, replay.store, forgotten)
         fresh = unpublished([r for r in records if r.topic != EVENTS_DEADLETTER], published, now)
         summary.already_out = sum(r.topic in OUTPUT_TOPICS for r in records) - len(fresh)
-        ends = await _end_offsets(kafka, rekeyed, partitions)
+        ends = await _end_offsets(kafka, rekeyed)
         summary.states = await _write_states(
             redis, settings.redis_prefix, partitions, replay.store, ends, rules_fingerprint(rules)
         )
@@ -158,15 +158,9 @@ def unpublished(records: Iterable[Record], published: Published, now: int) -> li
 async def _published(kafka: KafkaAccess, topics: list[str], prefix: str) -> Published:
     """Every record the topics hold now, read up to their ends."""
     out = Published()
-    counts = await asyncio.to_thread(partition_counts, kafka, topics)
-    partitions = [TopicPartition(t, p) for t, n in sorted(counts.items()) for p in range(n)]
-    if not partitions:
-        return out
-    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")  # fmt: skip
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
+    async with assigned_consumer(kafka, topics) as (consumer, partitions):
+        if not partitions:
+            return out
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
         for tp in partitions:
@@ -185,8 +179,6 @@ async def _published(kafka: KafkaAccess, topics: list[str], prefix: str) -> Publ
                     key = r.key.decode() if r.key is not None else "None"
                     out.last[(tp.topic[len(prefix) :], key)] = (rid, at)
             unread = {tp for tp in unread if await consumer.position(tp) < ends[tp]}
-    finally:
-        await consumer.stop()
     return out
 
 
@@ -303,14 +295,9 @@ async def _refuse_while_workers_run(kafka: KafkaAccess, groups: list[str]) -> No
             )
 
 
-async def _end_offsets(kafka: KafkaAccess, topic: str, partitions: int) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        return {tp.partition: o for tp, o in (await consumer.end_offsets(tps)).items()}
-    finally:
-        await consumer.stop()
+async def _end_offsets(kafka: KafkaAccess, topic: str) -> dict[int, int]:
+    async with assigned_consumer(kafka, [topic]) as (consumer, partitions):
+        return {tp.partition: o for tp, o in (await consumer.end_offsets(partitions)).items()}
 
 
 def rebuild_state(settings: Settings, rules: Rules, replace: bool = False) -> Rebuilt:
