@@ -83,6 +83,17 @@ async def with_backoff(
     """`await call()`, retried forever while it fails transiently, with exponential backoff and
     full jitter (0.1 s up to `max_delay`); `count` is told the service of each failure. Any
     other exception is raised at once."""
+    # The first attempt goes without tenacity: its retrying object is a web of reference
+    # cycles (≈20 objects) that only the garbage collector frees, and the worker calls this
+    # several times a batch: ≈50,000 such objects a second at 1,000 events/s, collected in
+    # pauses of 90-130 ms every 1.5 s. Tenacity takes over once a call has failed.
+    try:
+        return await call()
+    except Exception as e:
+        if not is_transient(e):
+            raise
+        count(service_of(e, service))
+        log.warning("%s failed (%s: %s); retrying", what, type(e).__name__, e)
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome is not None else None
