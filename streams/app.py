@@ -37,6 +37,7 @@ from streams.retention import retention_of
 from streams.score import Scorer
 from streams.settings import Settings
 from streams.store import RedisState
+from streams.take import take_events
 from streams.timer import Timer
 
 log = logging.getLogger("leadtemp.worker")
@@ -139,7 +140,7 @@ def build_app(
         async def score(stream: Any) -> None:
             # Each message is a bundle of up to batch_size events: take a few, without
             # waiting long for more.
-            async for events in stream.take_events(SCORE_BUNDLES, within=min(within, 0.005)):
+            async for events in take_events(stream, SCORE_BUNDLES, min(within, 0.005)):
                 await scorer.score([_incoming(e) for e in events])
 
         @app.timer(interval=settings.timer_interval_ms / 1000)
