@@ -6,7 +6,6 @@ pass over many states is spread over many of them rather than one long pause."""
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -71,9 +70,13 @@ class Sweeper:
 
     async def sweep(self, now: int) -> int:
         """Sweep the partitions owned that are due; how many states were removed."""
-        removed = 0
+        removed, partitions = 0, self.scorer.partitions
         for p, epoch in list(self.scorer.epochs.items()):
-            if time.monotonic() - self._swept.get(p, -math.inf) >= self.every_s:
+            # Partitions taken over together are staggered over `every_s`, so that each tick
+            # sweeps about one of them: all at once held a worker's event loop 200-250 ms.
+            swept = self._swept.setdefault(
+                p, time.monotonic() - self.every_s * (1 - p / partitions))
+            if time.monotonic() - swept >= self.every_s:
                 self._swept[p] = time.monotonic()
                 removed += await self._sweep_partition(p, epoch, now)
         return removed

@@ -3,6 +3,7 @@ that (a real worker, Kafka and Redis)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,21 @@ def test_a_retention_shorter_than_the_rules_windows_stops_start_up_naming_the_se
     code, log, _ = exits_with(worker, timeout=60)
     assert code != 0
     assert "LEADTEMP_STATE_RETENTION_DAYS" in log and "3 days" in log
+
+
+def test_partitions_taken_over_together_are_swept_on_different_ticks() -> None:
+    from types import SimpleNamespace
+
+    from streams.retention import Sweeper
+
+    swept: list[int] = []
+
+    class Recording(Sweeper):
+        async def _sweep_partition(self, p: int, epoch: str, now: int) -> int:
+            swept.append(p)
+            return 0
+
+    scorer: Any = SimpleNamespace(epochs={p: "e" for p in range(8)}, partitions=8)
+    sweeper = Recording(scorer, retention=DAY, every_s=3600)
+    asyncio.run(sweeper.sweep(0))
+    assert swept == [0]  # the others' turns come over the next hour
