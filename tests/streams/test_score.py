@@ -396,6 +396,18 @@ def test_a_worker_started_with_new_rules_downgrades_at_once_a_lead_they_no_longe
     assert ms_from_rfc3339(changes[-1]["occurred_at"]) < week_ago + 6 * 86_400_000
 
 
+def test_a_tick_with_nothing_due_does_not_wait_for_a_batch_in_progress(
+    services: Services, topic_prefix: str
+) -> None:
+    async def go() -> int:
+        async with Hops(services, topic_prefix) as hops:
+            await hops.run([event("k1", "kim")])
+            async with hops.scorer.lock, asyncio.timeout(10):  # a batch holds the lock
+                return await Timer(hops.scorer).tick()
+
+    assert run(go()) == 0
+
+
 def test_each_partition_records_the_rules_its_due_times_were_set_under(
     services: Services, topic_prefix: str
 ) -> None:
