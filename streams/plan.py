@@ -18,6 +18,7 @@ class Plan:
     raw: dict[tuple[str, str], bytes | None] = field(default_factory=dict)  # states read
     pointers: dict[str, tuple[int, int]] = field(default_factory=dict)  # lead -> where it went
     placed: dict[str, tuple[int, int]] = field(default_factory=dict)  # the directory's word
+    applied: int = -1  # the partition's applied offset, read with the states
     # After the commit: the directory learns of the leads that arrived (or were created
     # without its word) and of the visitors linked.
     arrived: dict[str, int] = field(default_factory=dict)  # lead -> its moves

@@ -210,8 +210,10 @@ class Scorer:
                     raise Recompute from e  # state may be half-changed: start over without it
             return records, outgoing_of(records) + self._forwards(plan)
 
+        fresh = [plan.applied]  # for the first attempt; a retry reads it (a commit may be in)
         committed = await with_backoff("storing a batch", lambda: self.state.run_batch(
-            p, epoch, compute, first_keys, offset, raw=plan.raw))  # fmt: skip
+            p, epoch, compute, first_keys, offset, raw=plan.raw,
+            applied=fresh.pop() if fresh else None))  # fmt: skip
         if committed.recomputed:
             metrics.REDIS_RETRIES.labels("state_not_read").inc(committed.recomputed)
         await self._after_commit(p, plan)
@@ -264,13 +266,12 @@ class Scorer:
         wanted = {(LEAD, lead) for lead in subjects} | {
             (VISITOR, e.visitor_id) for _, e in live if e.visitor_id is not None
             and partition_of(e.visitor_id, self.partitions) == p}  # fmt: skip
-        await with_backoff("reading states", lambda: self.state.read(p, wanted, plan.raw))
+        plan.pointers, plan.applied = await with_backoff("reading states", lambda: (
+            self.state.read_for_batch(p, wanted, plan.raw, list(subjects))))
         absent = [lead for lead in subjects if plan.raw.get((LEAD, lead)) is None]
         # A visitor of `p` already linked: its events go to its lead.
         linked = {VisitorState.from_bytes(v).lead for (kind, _), v in plan.raw.items()
                   if kind == VISITOR and v is not None} - {None}  # fmt: skip
-        plan.pointers = await with_backoff("reading pointers",
-                                           lambda: self.state.pointers(p, absent))  # fmt: skip
         unknown = [lead for lead in absent if lead not in plan.pointers] + [
             lead for lead in linked if lead is not None and lead not in subjects]  # fmt: skip
         unknown += [e.lead_id for msg, e in live if msg.kind == LINK and e.lead_id is not None]

@@ -118,19 +118,41 @@ class RedisState:
         missing = [k for k in wanted if k not in raw]
         while missing:
             values = await self.redis.mget([self.keys.state(p, kind, key) for kind, key in missing])
-            raw.update(zip(missing, values, strict=True))
-            linked: set[tuple[str, str]] = set()
-            for (kind, _), data in zip(missing, values, strict=True):
-                if data is not None and kind != ACCOUNT:  # accounts point nowhere
-                    linked.update(Engine.keys_linked_to(DECODE[kind](data)))
-            missing = [k for k in linked if k not in raw]
+            missing = self._linked(missing, values, raw)
 
-    async def pointers(self, p: int, lead_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-        """Where leads that lived on `p` went: (partition, moves)."""
-        if not lead_ids:
-            return {}
-        values = await self.redis.mget([self.keys.moved(p, lead) for lead in lead_ids])
-        return {lead: q for lead, v in zip(lead_ids, values, strict=True) if (q := placement(v))}
+    async def read_for_batch(
+        self,
+        p: int,
+        wanted: Iterable[tuple[str, str]],
+        raw: dict[tuple[str, str], bytes | None],
+        leads: Sequence[str],
+    ) -> tuple[dict[str, tuple[int, int]], int]:
+        """`read`, and in its first round trip where those of `leads` without a state went
+        (`pointers`) and the applied offset: one round trip of a batch's few, not three."""
+        missing = [k for k in wanted if k not in raw]
+        names = [self.keys.state(p, kind, key) for kind, key in missing]
+        names += [self.keys.moved(p, lead) for lead in leads]
+        values = await self.redis.mget([*names, self.keys.applied(p)])
+        applied = -1 if values[-1] is None else int(values[-1])
+        moved = values[len(missing) : -1]
+        await self.read(p, self._linked(missing, values[: len(missing)], raw), raw)
+        pointers = {lead: q for lead, v in zip(leads, moved, strict=True)
+                    if raw.get((LEAD, lead)) is None and (q := placement(v))}  # fmt: skip
+        return pointers, applied
+
+    @staticmethod
+    def _linked(
+        read: list[tuple[str, str]], values: list[bytes | None],
+        raw: dict[tuple[str, str], bytes | None],
+    ) -> list[tuple[str, str]]:  # fmt: skip
+        """Record the states `read`; the keys they point at (a lead's account, a visitor's
+        lead) not read yet."""
+        raw.update(zip(read, values, strict=True))
+        linked: set[tuple[str, str]] = set()
+        for (kind, _), data in zip(read, values, strict=True):
+            if data is not None and kind != ACCOUNT:  # accounts point nowhere
+                linked.update(Engine.keys_linked_to(DECODE[kind](data)))
+        return [k for k in linked if k not in raw]
 
     async def run_batch(
         self,
@@ -142,11 +164,16 @@ class RedisState:
         watermark: int | None = None,
         due: list[tuple[int, str, str]] | None = None,
         raw: dict[tuple[str, str], bytes | None] | None = None,
+        applied: int | None = None,
     ) -> Committed:
         """Compute over the partition's state and commit atomically; `offset`: the last offset
-        of the batch's messages, recorded as applied; `raw`: states read already. Fenced when
-        `p` has another owner."""
-        applied = -1 if offset is None else await self.applied_offset(p)
+        of the batch's messages, recorded as applied; `raw`: states read already; `applied`:
+        the applied offset read with them (read here when None). Fenced when `p` has another
+        owner."""
+        if offset is None:
+            applied = -1
+        elif applied is None:
+            applied = await self.applied_offset(p)
         raw = {} if raw is None else raw
         wanted = set(first_keys)
         recomputed = 0
