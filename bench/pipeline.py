@@ -235,6 +235,7 @@ class Figures:
     key_share: list[float] | None = None
     memory_per_lead: float | None = None
     latency: dict[str, list[float]] | None = None
+    idle_cpu: float | None = None  # of one worker, fraction of a core, before the latency run
 
     @property
     def rate(self) -> float:
@@ -360,8 +361,11 @@ async def bundle_times(
         await consumer.stop()
 
 
-def latency(d: Deployment, rate: int, warmup: int, seconds: int) -> dict[str, list[float]]:
-    """Latencies (s) of the measured events: end to end, and of each hop."""
+def latency(
+    d: Deployment, rate: int, warmup: int, seconds: int, into: Figures
+) -> dict[str, list[float]]:
+    """Latencies (s) of the measured events: end to end, and of each hop; the CPU of the
+    idle workers before them in `into.idle_cpu`."""
     client = d.redis()
     keys = Keys(d.prefix, d.partitions)
     try:
@@ -376,7 +380,8 @@ def latency(d: Deployment, rate: int, warmup: int, seconds: int) -> dict[str, li
                 return False
             before = d.cpu()
             time.sleep(1)
-            return d.cpu() - before < 0.1 * len(d.workers)
+            into.idle_cpu = (d.cpu() - before) / len(d.workers)
+            return into.idle_cpu < 0.1
 
         wait_for(idle, 300, "the workers to go idle", every=0.5)
     finally:
@@ -493,6 +498,9 @@ def report(runs: list[Figures], ceilings: Ceilings, args: argparse.Namespace) ->
                               f"p99 {percentile(values, 99) * 1000:.0f} ms, "
                               f"max {max(values) * 1000:.0f} ms")  # fmt: skip
     console.print(table)
+    if runs[0].idle_cpu is not None:
+        console.print(f"an idle worker (W=1, before the latency run): "
+                      f"{runs[0].idle_cpu:.1%} of a core")  # fmt: skip
     if runs[0].memory_per_lead:
         console.print(f"Redis memory per lead (W=1): {runs[0].memory_per_lead:,.0f} bytes")
 
@@ -551,7 +559,8 @@ def main() -> None:
                     figures.key_share = d.key_share(cluster.ports)
                 if w == 1:
                     with console.status(f"{label}: latency at {args.rate}/s…"):
-                        figures.latency = latency(d, args.rate, args.warmup, args.seconds)
+                        figures.latency = latency(d, args.rate, args.warmup, args.seconds,
+                                                  figures)  # fmt: skip
                 runs.append(figures)
                 console.print(f"{label}: {figures.rate:,.0f} events/s, "
                               f"{figures.cpu_per_event_us:,.0f} µs CPU/event")  # fmt: skip
