@@ -35,7 +35,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,9 +138,10 @@ class Deployment:
             return redis.RedisCluster.from_url(self.redis_url)
         return redis.Redis.from_url(self.redis_url)
 
-    def start(self, n: int) -> None:
+    def start(self, n: int, roles: Sequence[str] = ()) -> None:
+        """`n` workers of role all, or one of each of `roles` when given."""
         ensure_topics(plaintext(self.bootstrap), all_topics(self.settings), self.partitions)
-        for i in range(n):
+        for i, role in enumerate(roles or ["all"] * n):
             port = free_port()
             env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
                    "REDIS_URL": self.redis_url, "LEADTEMP_REDIS_CLUSTER": str(self.cluster),
@@ -150,7 +151,8 @@ class Deployment:
                    "LEADTEMP_METRICS_PORT": str(port)}  # fmt: skip
             log = open(self.work / f"{self.prefix}worker-{i}.log", "wb")  # noqa: SIM115
             self.workers.append(subprocess.Popen(
-                [sys.executable, "-m", "cli", "worker", "--loglevel", "warning"], env=env,
+                [sys.executable, "-m", "cli", "worker", "--loglevel", "warning", "--role", role],
+                env=env,
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True))  # fmt: skip
             self.ports.append(port)
         # Ready = in both groups with partitions; the last to join triggers a rebalance, so
@@ -512,6 +514,8 @@ def main() -> None:
     p.add_argument("--workers", default="1,2,4", help="worker counts on a single Redis")
     p.add_argument("--cluster-workers", type=int, default=1, help="0: no cluster run")
     p.add_argument("--partitions", type=int, default=8)
+    p.add_argument("--split", action=argparse.BooleanOptionalAction, default=True,
+                   help="also a run of one ingest and one score process (--role)")  # fmt: skip
     p.add_argument("--rate", type=int, default=1_000)
     p.add_argument("--seconds", type=int, default=20)
     p.add_argument("--warmup", type=int, default=20,
@@ -545,19 +549,22 @@ def main() -> None:
             measure_ceilings(bootstrap, topic, len(lines), ceilings)
 
         runs: list[Figures] = []
-        plan = [(w, False) for w in counts] + ([(args.cluster_workers, True)] if cluster else [])
-        for w, on_cluster in plan:
-            label = f"W={w}" + (" cluster" if on_cluster else "")
+        split = ("ingest", "score")
+        plan = [(w, False, ()) for w in counts] + (
+            [(args.cluster_workers, True, ())] if cluster else [])  # fmt: skip
+        plan += [(len(split), False, split)] if args.split else []
+        for w, on_cluster, roles in plan:
+            label = ("ingest+score" if roles else f"W={w}") + (" cluster" if on_cluster else "")
             url = cluster.address if on_cluster and cluster else redis_url
             d = Deployment(bootstrap, url, on_cluster, args.partitions, work)
             try:
                 with console.status(f"{label}: starting the workers…"):
-                    d.start(w)
+                    d.start(w, roles)
                 with console.status(f"{label}: {len(lines):,} events…"):
                     figures = backlog(d, lines, label)
                 if on_cluster and cluster:
                     figures.key_share = d.key_share(cluster.ports)
-                if w == 1:
+                if w == 1 or roles:
                     with console.status(f"{label}: latency at {args.rate}/s…"):
                         figures.latency = latency(d, args.rate, args.warmup, args.seconds,
                                                   figures)  # fmt: skip
