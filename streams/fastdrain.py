@@ -76,6 +76,11 @@ class BatchedFetchThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's consumer thread; its aiokafka consumer batches fetches (see above) and backs
     off between failed metadata updates (streams/plumbing/kafka_backoff.py)."""
 
+    async def seek_all(self, offsets: Mapping[Any, int]) -> None:
+        """Seek each partition to its offset; to be called in this thread (`call_thread`)."""
+        for tp, offset in offsets.items():
+            self.seek(tp, offset)
+
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # The fetcher is built from these at start(); Faust passes no way to set them.
@@ -108,8 +113,15 @@ class FastDrainConsumer(faust_aiokafka.Consumer):
         those offsets can be past what the app applied."""
         committed = dict(await super().seek_to_committed())
         if self.start_offsets is not None:
-            for tp, offset in (await self.start_offsets(set(self.assignment()))).items():
-                await self.seek(tp, offset)
+            starts = await self.start_offsets(set(self.assignment()))
+            # In the consumer's own thread: Faust's `seek` changes aiokafka's fetcher from the
+            # calling thread, racing the fetcher's `fetched_records` there (its KeyError of a
+            # partition, seen after take-overs), which then loses the records it had taken
+            # from the buffer: the partition stalled past them.
+            thread = cast(BatchedFetchThread, self._thread)
+            await thread.call_thread(thread.seek_all, starts)
+            for tp, offset in starts.items():
+                self._read_offset[tp] = offset if offset else None  # as Faust's `seek` does
                 committed[tp] = offset
         return committed
 

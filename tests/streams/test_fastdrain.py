@@ -146,3 +146,36 @@ def test_the_worker_consumer_waits_briefly_to_batch_fetches(tmp_path: Path) -> N
         FETCH_MIN_BYTES, FETCH_MAX_WAIT_MS,
     )  # fmt: skip
     assert FETCH_MIN_BYTES > 1 and FETCH_MAX_WAIT_MS <= 20  # batches, at a bounded delay
+
+
+def test_the_start_offsets_are_sought_in_the_consumer_thread() -> None:
+    # Faust's `seek` changes aiokafka's fetcher from the calling thread, racing the fetcher in
+    # the consumer's thread (KeyError of a partition, records lost past it).
+    seeks: list[tuple[Any, int, bool]] = []
+    in_thread = [False]
+
+    class Thread:
+        async def seek_to_committed(self) -> dict[Any, int]:
+            return {"tp0": 3, "tp1": 4}
+
+        async def call_thread(self, fun: Any, *args: Any) -> Any:
+            in_thread[0] = True
+            try:
+                return await fun(*args)
+            finally:
+                in_thread[0] = False
+
+        async def seek_all(self, offsets: dict[Any, int]) -> None:
+            seeks.extend((tp, offset, in_thread[0]) for tp, offset in offsets.items())
+
+    async def starts(assigned: set[Any]) -> dict[Any, int]:
+        return {"tp1": 9}
+
+    consumer: Any = object.__new__(FastDrainConsumer)
+    consumer._thread = Thread()
+    consumer._read_offset = {}
+    consumer.start_offsets = starts
+    consumer.assignment = lambda: {"tp0", "tp1"}
+    assert asyncio.run(consumer.seek_to_committed()) == {"tp0": 3, "tp1": 9}
+    assert seeks == [("tp1", 9, True)]
+    assert consumer._read_offset == {"tp1": 9}
