@@ -225,13 +225,8 @@ def test_kill_9_mid_stream_then_restart_loses_nothing_and_counts_nothing_twice(
 
 
 def test_two_workers_share_the_partitions_and_one_stopping_changes_nothing(
-    any_redis: Services, topic_prefix: str, tmp_path: Path, request: pytest.FixtureRequest
+    any_redis: Services, topic_prefix: str, tmp_path: Path
 ) -> None:
-    if any_redis.redis_cluster:
-        # Seen failing twice in about ten clean-clone runs (2026-12-02: one lead's state off
-        # after the kill; the first time with aiokafka's fetcher KeyError, since handled).
-        # Not understood yet: reported as XFAIL/XPASS, with the differing fields, until it is.
-        request.applymarker(pytest.mark.xfail(strict=False, reason="intermittent: see note"))
     worker = no_timer_worker(any_redis, topic_prefix, tmp_path)
 
     def disrupt(first: Any, _: Any) -> None:
